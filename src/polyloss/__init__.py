@@ -6,34 +6,21 @@ array-api-strict. Importing polyloss imports no array library.
 
 from __future__ import annotations
 
+from . import classification, focal, overlap, regression
 from ._objects import LossObject
 from ._registry import REGISTRY
-from .regression import (
-    HuberLoss,
-    L1Loss,
-    LogCoshLoss,
-    MSELoss,
-    SmoothL1Loss,
-    huber_loss,
-    l1_loss,
-    log_cosh_loss,
-    mse_loss,
-    smooth_l1_loss,
-)
+from .classification import *  # noqa: F403
+from .focal import *  # noqa: F403
+from .overlap import *  # noqa: F403
+from .regression import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 __all__ = [
     "REGISTRY",
-    "HuberLoss",
-    "L1Loss",
-    "LogCoshLoss",
     "LossObject",
-    "MSELoss",
-    "SmoothL1Loss",
-    "huber_loss",
-    "l1_loss",
-    "log_cosh_loss",
-    "mse_loss",
-    "smooth_l1_loss",
+    *regression.__all__,
+    *classification.__all__,
+    *overlap.__all__,
+    *focal.__all__,
 ]

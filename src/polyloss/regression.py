@@ -10,6 +10,19 @@ from ._objects import loss_object
 from ._reduce import reduce
 from ._registry import Example, register, uniform
 
+__all__ = [
+    "HuberLoss",
+    "L1Loss",
+    "LogCoshLoss",
+    "MSELoss",
+    "SmoothL1Loss",
+    "huber_loss",
+    "l1_loss",
+    "log_cosh_loss",
+    "mse_loss",
+    "smooth_l1_loss",
+]
+
 _EXAMPLE = Example(input=uniform((4, 5), seed=1), target=uniform((4, 5), seed=2))
 
 
