@@ -373,3 +373,51 @@ def log_clamped(xp: Namespace, x: Array, floor: float) -> Array:
     safe = xp.where(positive, x, 1.0)
     return xp.where(positive, xp.clip(xp.log(safe), min=floor), floor)
 
+
+
+# --------------------------------------------------------------------------
+# --- classification primitives ---
+# --------------------------------------------------------------------------
+
+
+def shifted_logsumexp(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array]:
+    """Logits shifted by their (gradient-stopped) max, and the log-sum-exp of the shifted.
+
+    Returns ``(s, lse)`` with ``s = x - m`` (``m`` the max along `axis`, kept as a
+    dimension, its gradient stopped, 0 where it is not finite) and
+    ``lse = log(sum(exp(s), axis))`` with `axis` removed. Then
+    ``log_softmax(x) = s - lse`` and ``logsumexp(x) = lse + m``. Losses built on
+    ``s`` and ``lse`` never form ``log_softmax`` and lose no precision to a large
+    common offset of the logits; the only temporaries of the logits' size are
+    ``s`` and ``exp(s)``.
+    """
+    shift = stop_gradient(xp, xp.max(x, axis=axis, keepdims=True))
+    shift = xp.where(xp.isfinite(shift), shift, 0.0)
+    shifted = x - shift
+    lse = xp.log(xp.sum(xp.exp(shifted), axis=axis))
+    return shifted, lse
+
+
+def along_axis(xp: Namespace, v: Array, ndim: int, axis: int) -> Array:
+    """A 1-D array `v` reshaped to broadcast along `axis` of an `ndim`-dimensional array."""
+    shape = [1] * ndim
+    shape[axis] = v.shape[0]
+    return xp.reshape(v, tuple(shape))
+
+
+def take_1d(xp: Namespace, v: Array, index: Array) -> Array:
+    """``v[index]`` for a 1-D `v` and an integer `index` of any shape (already in range)."""
+    if index.ndim == 1:
+        return xp.take(v, index, axis=0)
+    flat = xp.reshape(index, (-1,))
+    return xp.reshape(xp.take(v, flat, axis=0), tuple(index.shape))
+
+
+def xlogx(xp: Namespace, x: Array) -> Array:
+    """``x * log(x)``: 0 at ``x == 0`` (with a zero gradient), NaN for ``x < 0``.
+
+    A double ``where`` keeps ``log`` from ever seeing a value <= 0.
+    """
+    positive = x > 0
+    out = x * xp.log(xp.where(positive, x, 1.0))
+    return xp.where(positive, out, xp.where(x == 0, 0.0, float("nan")))

@@ -1,0 +1,122 @@
+"""Test sessions: one per backend of the matrix, plus parity, lint, typecheck, docs, bench.
+
+``nox`` alone runs every session (``tests-cupy`` skips itself without a GPU).
+torch is pinned to 2.13.0: pip finds that CPU wheel on this project's machines,
+while an unpinned torch would pull a multi-GB CUDA build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+TORCH = "torch==2.13.0"
+JAX = "jax>=0.4.30"
+DASK = "dask[array]>=2024.8"
+PARITY_PEERS = ("scikit-learn>=1.5", "optax>=0.2.4", "monai>=1.4")
+PYTEST = ("python", "-m", "pytest", "-p", "no:cacheprovider")
+
+
+def _install(session: nox.Session, *packages: str) -> None:
+    # torch first, alone and pinned, so that nothing later can ask pip for a newer build
+    if TORCH in packages:
+        session.install(TORCH)
+    session.install("-e", ".[test]", *(p for p in packages if p != TORCH))
+
+
+def _matrix(session: nox.Session, backends: str, *extra: str) -> None:
+    session.run(*PYTEST, "-m", "not parity", "--backends", backends, *extra, *session.posargs)
+
+
+@nox.session(name="tests-numpy")
+def tests_numpy(session: nox.Session) -> None:
+    """NumPy column, the import-isolation tests and every docstring example (doctests)."""
+    _install(session)
+    _matrix(session, "numpy")
+    session.run(*PYTEST, "--doctest-modules", "src/polyloss", "-q")
+
+
+@nox.session(name="tests-strict")
+def tests_strict(session: nox.Session) -> None:
+    """array-api-strict column: proves the code uses only the standard, on two devices."""
+    _install(session)
+    _matrix(session, "strict")
+
+
+@nox.session(name="tests-torch")
+def tests_torch(session: nox.Session) -> None:
+    """torch float32/float64, autograd, torch.compile(fullgraph=True), distributed (gloo)."""
+    _install(session, TORCH)
+    _matrix(session, "torch")
+
+
+@nox.session(name="tests-jax")
+def tests_jax(session: nox.Session) -> None:
+    """JAX with x64 on: jit, grad, vmap, sharding over 8 host devices."""
+    _install(session, JAX)
+    _matrix(session, "jax")
+
+
+@nox.session(name="tests-jax-x32")
+def tests_jax_x32(session: nox.Session) -> None:
+    """JAX with x64 off (the default JAX users have), in its own process."""
+    _install(session, JAX)
+    session.env["POLYLOSS_JAX_X64"] = "0"
+    _matrix(session, "jax")
+
+
+@nox.session(name="tests-dask")
+def tests_dask(session: nox.Session) -> None:
+    """Dask: lazy, chunked evaluation; nothing computed inside polyloss."""
+    _install(session, DASK)
+    _matrix(session, "dask")
+
+
+@nox.session(name="tests-cupy")
+def tests_cupy(session: nox.Session) -> None:
+    """CuPy (and torch on CUDA) where a GPU exists; skips cleanly elsewhere."""
+    if shutil.which("nvidia-smi") is None and not os.path.exists("/dev/nvidia0"):
+        session.skip("no CUDA GPU on this machine: CuPy cannot run here")
+    _install(session, "cupy-cuda12x")
+    _matrix(session, "cupy")
+
+
+@nox.session
+def parity(session: nox.Session) -> None:
+    """Every loss against its peer: torch.nn.functional, optax, scikit-learn, MONAI, the
+    reference article's code and torchvision's formula; then the CLI self-check."""
+    _install(session, TORCH, JAX, DASK, *PARITY_PEERS)
+    session.run(*PYTEST, "-m", "parity", *session.posargs)
+    session.run("python", "-m", "polyloss")
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("mypy>=1.10", "-e", ".")
+    session.run("mypy", "src/polyloss")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site with warnings as errors (NumPy only: numbers are computed at build)."""
+    session.install("-e", ".[docs]", "numpy")
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Side-by-side timings against the native peers (ratios; see benchmarks/)."""
+    _install(session, TORCH, JAX, *PARITY_PEERS)
+    session.run("python", "benchmarks/run.py", *(session.posargs or ["--quick"]))
