@@ -74,14 +74,13 @@ def _device_or_none(x: Array) -> Any:
         return None
 
 
-def array_namespace(**arrays: Array | None) -> Namespace:
+def array_namespace(**arrays: Array) -> Namespace:
     """Resolve the one namespace shared by the named array arguments.
 
     Parameters
     ----------
     **arrays
         The array arguments of a loss, by name (``input=..., target=...``).
-        ``None`` values are skipped.
 
     Returns
     -------
@@ -105,8 +104,6 @@ def array_namespace(**arrays: Array | None) -> Namespace:
     """
     first_name = first_xp = first_array = None
     for name, x in arrays.items():
-        if x is None:
-            continue
         xp = _namespace_of(x, name)
         if first_xp is None:
             first_name, first_xp, first_array = name, xp, x
@@ -418,6 +415,15 @@ def xlogx(xp: Namespace, x: Array) -> Array:
 
     A double ``where`` keeps ``log`` from ever seeing a value <= 0.
     """
-    positive = x > 0
-    out = x * xp.log(xp.where(positive, x, 1.0))
-    return xp.where(positive, out, xp.where(x == 0, 0.0, float("nan")))
+    out = x * xp.log(xp.where(x > 0, x, 1.0))  # exactly 0, gradient 0, at x == 0
+    return xp.where(x < 0, float("nan"), out)
+
+
+def log1m_clamped(xp: Namespace, x: Array, floor: float) -> Array:
+    """``max(log1p(-x), floor)`` with a finite gradient at ``x = 1`` (double ``where``).
+
+    torch's ``binary_cross_entropy`` takes the log of ``1 - p`` this way (``log1p``).
+    """
+    below = x < 1
+    safe = xp.where(below, x, 0.0)
+    return xp.where(below, xp.clip(xp.log1p(-safe), min=floor), floor)
