@@ -12,7 +12,6 @@ Select backends per nox session: ``pytest --backends torch``. ``jax`` runs with
 from __future__ import annotations
 
 import importlib.util
-import os
 
 import numpy as np
 import pytest

@@ -73,7 +73,7 @@ def test_gradient_matches_float64_numpy_difference(name, backend):
     if not backend.has_grad:
         pytest.skip(f"{backend} has no autodiff")
     info = REGISTRY[name]
-    x, t, options = _example(info, backend)
+    _x, t, options = _example(info, backend)
     x0 = np.asarray(info.example.input, dtype=np.float64)
     t_np = np.asarray(info.example.target, dtype=np.int64 if info.example.target_kind == "int" else np.float64)
     _, grad = backend.value_and_grad(lambda a: info.function(a, t, **options), x0)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import importlib.metadata
+import importlib.util
 import sys
 import time
 from collections.abc import Sequence

@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import math
 
-from ._array import Array, array_namespace, as_compute_dtype, compute_dtype, option_array, softplus
-from ._checks import check_nonempty, check_nonnegative, check_option_shape, check_reduction, check_same_shape
+from ._array import (
+    Array,
+    array_namespace,
+    as_compute_dtype,
+    compute_dtype,
+    native,
+    option_array,
+    softplus,
+    to_output,
+)
+from ._checks import (
+    check_nonempty,
+    check_nonnegative,
+    check_option_shape,
+    check_reduction,
+    check_same_shape,
+)
 from ._objects import loss_object
 from ._reduce import reduce
 from ._registry import Example, register, uniform
@@ -26,17 +41,26 @@ __all__ = [
 _EXAMPLE = Example(input=uniform((4, 5), seed=1), target=uniform((4, 5), seed=2))
 
 
-def _difference(input: Array, target: Array, weight: object, reduction: str):  # type: ignore[no-untyped-def]
-    """Namespace, ``input - target`` in the compute dtype, and the element weight."""
+def _arguments(input: Array, target: Array, weight: object, reduction: str):
+    """Namespace, input and target in the compute dtype, and the element weight."""
     xp = array_namespace(input=input, target=target)
     dtype = compute_dtype(xp, input)
     check_reduction(reduction)
     check_same_shape(input, target)
     check_nonempty(input)
-    diff = as_compute_dtype(xp, input, dtype) - as_compute_dtype(xp, target, dtype)
-    w = option_array(xp, weight, like=diff, name="weight")
+    x, y = as_compute_dtype(xp, input, dtype), as_compute_dtype(xp, target, dtype)
+    w = None if weight is None else option_array(xp, weight, like=x, name="weight")
     check_option_shape("weight", w, tuple(input.shape))
-    return xp, diff, w
+    return xp, x, y, w
+
+
+def _native(xp, name: str, input: Array, x: Array, y: Array, reduction: str, **options):
+    """The backend's fused kernel for loss `name`, or NotImplemented (see ``_array.native``)."""
+    fast = native(xp, name)
+    if fast is None:
+        return NotImplemented
+    out = fast(x, y, reduction=reduction, **options)
+    return out if out is NotImplemented else to_output(xp, out, input)
 
 
 @register("L1Loss", family="regression", peer="torch.nn.functional.l1_loss", example=_EXAMPLE)
@@ -68,8 +92,11 @@ def l1_loss(input: Array, target: Array, *, weight: object = None, reduction: st
     >>> float(polyloss.l1_loss(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 1.0])))
     1.3333333333333333
     """
-    xp, diff, weight = _difference(input, target, weight, reduction)
-    return reduce(xp, xp.abs(diff), reduction, weight=weight, dtype=input.dtype)
+    xp, x, y, weight = _arguments(input, target, weight, reduction)
+    out = _native(xp, "l1_loss", input, x, y, reduction, weight=weight)
+    if out is not NotImplemented:
+        return out
+    return reduce(xp, xp.abs(x - y), reduction, weight=weight, dtype=input.dtype)
 
 
 @register("MSELoss", family="regression", peer="torch.nn.functional.mse_loss", example=_EXAMPLE)
@@ -101,11 +128,15 @@ def mse_loss(input: Array, target: Array, *, weight: object = None, reduction: s
     >>> float(polyloss.mse_loss(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 1.0])))
     3.3333333333333335
     """
-    xp, diff, weight = _difference(input, target, weight, reduction)
+    xp, x, y, weight = _arguments(input, target, weight, reduction)
+    out = _native(xp, "mse_loss", input, x, y, reduction, weight=weight)
+    if out is not NotImplemented:
+        return out
+    diff = x - y
     return reduce(xp, diff * diff, reduction, weight=weight, dtype=input.dtype)
 
 
-def _huber(xp, diff: Array, delta: float) -> Array:  # type: ignore[no-untyped-def]
+def _huber(xp, diff: Array, delta: float) -> Array:
     """Branch-free Huber: ``0.5 m² + δ(|d| - m)`` with ``m = min(|d|, δ)`` (``clip``, which
     unlike ``minimum`` with a Python scalar does not break a torch.compile graph)."""
     abs_diff = xp.abs(diff)
@@ -141,7 +172,11 @@ def smooth_l1_loss(input: Array, target: Array, *, beta: float = 1.0, reduction:
     array([0.125, 2.5  ])
     """
     check_nonnegative("beta", beta)
-    xp, diff, _ = _difference(input, target, None, reduction)
+    xp, x, y, _ = _arguments(input, target, None, reduction)
+    out = _native(xp, "smooth_l1_loss", input, x, y, reduction, beta=beta)
+    if out is not NotImplemented:
+        return out
+    diff = x - y
     loss = xp.abs(diff) if beta == 0 else _huber(xp, diff, beta) * (1.0 / beta)
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
@@ -177,8 +212,11 @@ def huber_loss(input: Array, target: Array, *, delta: float = 1.0, reduction: st
     array([0.125, 4.   ])
     """
     check_nonnegative("delta", delta)
-    xp, diff, _ = _difference(input, target, None, reduction)
-    return reduce(xp, _huber(xp, diff, delta), reduction, dtype=input.dtype)
+    xp, x, y, _ = _arguments(input, target, None, reduction)
+    out = _native(xp, "huber_loss", input, x, y, reduction, delta=delta)
+    if out is not NotImplemented:
+        return out
+    return reduce(xp, _huber(xp, x - y, delta), reduction, dtype=input.dtype)
 
 
 @register("LogCoshLoss", family="regression", peer="optax.losses.log_cosh", example=_EXAMPLE)
@@ -206,8 +244,8 @@ def log_cosh_loss(input: Array, target: Array, *, reduction: str = "mean") -> Ar
     >>> polyloss.log_cosh_loss(np.array([0.0, 1.0, 1000.0]), np.zeros(3), reduction="none")
     array([  0.        ,   0.43378083, 999.30685282])
     """
-    xp, diff, _ = _difference(input, target, None, reduction)
-    abs_diff = xp.abs(diff)
+    xp, x, y, _ = _arguments(input, target, None, reduction)
+    abs_diff = xp.abs(x - y)
     loss = abs_diff + softplus(xp, -2.0 * abs_diff) - math.log(2.0)
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
