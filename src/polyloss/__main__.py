@@ -22,6 +22,13 @@ from ._backends import Backend, all_backends
 from ._registry import REGISTRY, LossInfo
 
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
+FAMILIES = ("regression", "classification", "overlap", "focal")
+
+
+def ordered_losses() -> list[LossInfo]:
+    """The registered losses, family by family, in registration order within a family."""
+    rank = {family: i for i, family in enumerate(FAMILIES)}
+    return sorted(REGISTRY.values(), key=lambda info: rank.get(info.family, len(rank)))
 
 
 def _versions() -> list[str]:
@@ -76,14 +83,19 @@ def _evaluate(info: LossInfo, backend: Backend) -> float:
     return float(backend.to_numpy(info.function(x, t, **info.example.options)))
 
 
+def _short(name: str) -> str:
+    return name.replace("float", "f").replace("-device1", "@dev1")
+
+
 def check(backends: Sequence[Backend], out: Any = sys.stdout) -> bool:
     """Print the table of every loss on every backend; True when all agree."""
     reference = Backend("numpy-float64", "numpy", "float64")
-    names = [b.name for b in backends]
-    width = max(12, *(len(n) for n in names))
-    print(f"{'loss':<30}" + "".join(f"{n:>{width + 1}}" for n in names) + f"{'max rel dev':>13}  ok", file=out)
+    names = [_short(b.name) for b in backends]
+    width = max(11, *(len(n) for n in names))
+    print(f"{'loss':<33}" + "".join(f"{n:>{width + 1}}" for n in names) + f"{'max rel dev':>13}  ok", file=out)
     all_ok = True
-    for name, info in REGISTRY.items():
+    for info in ordered_losses():
+        name = info.name
         expected = _evaluate(info, reference)
         cells, worst, ok = [], 0.0, True
         for backend in backends:
@@ -96,9 +108,9 @@ def check(backends: Sequence[Backend], out: Any = sys.stdout) -> bool:
             deviation = abs(value - expected) / max(abs(expected), 1e-30)
             worst = max(worst, deviation)
             ok &= deviation <= TOLERANCE.get(backend.dtype, 1e-5)
-            cells.append(f"{value:>{width}.8g}")
+            cells.append(f"{value:>{width}.7g}")
         all_ok &= ok
-        print(f"{name:<30}" + "".join(f" {c}" for c in cells) + f"{worst:>13.2e}  {'PASS' if ok else 'FAIL'}", file=out)
+        print(f"{name:<33}" + "".join(f" {c}" for c in cells) + f"{worst:>13.2e}  {'PASS' if ok else 'FAIL'}", file=out)
     return all_ok
 
 
@@ -106,7 +118,8 @@ def bench(backends: Sequence[Backend], repeats: int = 200, out: Any = sys.stdout
     """Time polyloss against its torch.nn.functional peer on each torch backend (interleaved)."""
     for backend in (b for b in backends if b.library == "torch"):
         print(f"\n{backend.name}: polyloss / torch.nn.functional (median of interleaved pairs, fwd)", file=out)
-        for name, info in REGISTRY.items():
+        for info in ordered_losses():
+            name = info.name
             peer_name = info.peer.split(",")[0].strip()
             if not peer_name.startswith("torch.nn.functional."):
                 continue
