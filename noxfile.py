@@ -112,9 +112,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the site with warnings as errors (NumPy only: numbers are computed at build)."""
+    """Build the site with warnings as errors (NumPy only: numbers are computed at build),
+    then run the doctests of its guides."""
     session.install("-e", ".[docs]", "numpy")
-    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    for builder in ("html", "doctest"):
+        session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", builder, "docs", f"docs/_build/{builder}")
 
 
 @nox.session

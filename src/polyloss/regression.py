@@ -241,8 +241,8 @@ def log_cosh_loss(input: Array, target: Array, *, reduction: str = "mean") -> Ar
     Examples
     --------
     >>> import numpy as np, polyloss
-    >>> polyloss.log_cosh_loss(np.array([0.0, 1.0, 1000.0]), np.zeros(3), reduction="none")
-    array([  0.        ,   0.43378083, 999.30685282])
+    >>> polyloss.log_cosh_loss(np.array([0.0, 1.0, 10.0]), np.zeros(3), reduction="none")
+    array([0.        , 0.43378083, 9.30685282])
     """
     xp, x, y, _ = _arguments(input, target, None, reduction)
     abs_diff = xp.abs(x - y)

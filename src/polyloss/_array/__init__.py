@@ -14,6 +14,7 @@ imported lazily, only once an array of theirs has been seen.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -114,14 +115,42 @@ def array_namespace(**arrays: Array) -> Namespace:
                 f"({_namespace_label(first_xp)} and {_namespace_label(xp)}); "
                 "pass arrays of one library"
             )
-        if not _compat.is_jax_namespace(xp):  # jax commits devices itself
-            d0, d1 = _device_or_none(first_array), _device_or_none(x)
+        device_of = _device_getter(xp)
+        if device_of is not None:
+            d0, d1 = device_of(first_array), device_of(x)
             if d0 is not None and d1 is not None and d0 != d1:
                 raise ValueError(
                     f"{first_name} and {name} are on different devices ({d0} and {d1}); "
                     "move them to one device"
                 )
     return first_xp
+
+
+_DEVICE_GETTER: dict[int, Callable[[Array], Any] | None] = {}
+
+
+def _torch_device(x: Array) -> Any:
+    return x.device
+
+
+def _device_getter(xp: Namespace) -> Callable[[Array], Any] | None:
+    """How to read an array's device in namespace `xp` (None: no check needed), cached.
+
+    JAX commits devices itself and NumPy has one device, so neither is checked;
+    torch's ``.device`` is read directly (``array_api_compat.device`` costs ~8 µs).
+    """
+    try:
+        return _DEVICE_GETTER[id(xp)]
+    except KeyError:
+        pass
+    if _compat.is_jax_namespace(xp) or _compat.is_numpy_namespace(xp):
+        getter = None
+    elif _compat.is_torch_namespace(xp):
+        getter = _torch_device
+    else:
+        getter = _device_or_none
+    _DEVICE_GETTER[id(xp)] = getter
+    return getter
 
 
 def _namespace_label(xp: Namespace) -> str:
@@ -157,11 +186,19 @@ def compute_dtype(xp: Namespace, x: Array, name: str = "input") -> Any:
         If `x` is not a real floating array (integer or bool predictions).
     """
     dtype = x.dtype
+    key = (id(xp), dtype)
+    try:
+        return _COMPUTE_DTYPE[key]
+    except KeyError:
+        pass
     if not xp.isdtype(dtype, "real floating"):
         raise TypeError(f"{name} must be a real floating array, got dtype {dtype}")
-    if xp.finfo(dtype).bits < 32:
-        return xp.float32
-    return dtype
+    out = xp.float32 if xp.finfo(dtype).bits < 32 else dtype
+    _COMPUTE_DTYPE[key] = out
+    return out
+
+
+_COMPUTE_DTYPE: dict[tuple[int, Any], Any] = {}
 
 
 def as_compute_dtype(xp: Namespace, x: Array, dtype: Any) -> Array:
@@ -238,19 +275,32 @@ def is_eager(xp: Namespace, x: Array) -> bool:
     False under ``jax.jit``/``grad``/``vmap`` (tracers), under ``torch.compile``
     (FakeTensors), and for Dask's lazy arrays. Value checks run only when True.
     """
+    try:
+        test = _EAGER_TEST[id(xp)]
+    except KeyError:
+        test = _EAGER_TEST[id(xp)] = _eager_test(xp)
+    return test(x)
+
+
+_EAGER_TEST: dict[int, Callable[[Array], bool]] = {}
+
+
+def _eager_test(xp: Namespace) -> Callable[[Array], bool]:
+    """The `is_eager` test of one namespace (resolved once: the checks cost ~1 µs)."""
     if _compat.is_dask_namespace(xp):
-        return False
+        return lambda x: False
     if _compat.is_jax_namespace(xp):
         import jax
 
-        return not isinstance(x, jax.core.Tracer)
+        tracer = jax.core.Tracer
+        return lambda x: not isinstance(x, tracer)
     if _compat.is_torch_namespace(xp):
         import torch
 
-        if torch.compiler.is_compiling():
-            return False
-        return not torch._C._functorch.is_batchedtensor(x)
-    return True
+        compiling = torch.compiler.is_compiling
+        batched = torch._C._functorch.is_batchedtensor
+        return lambda x: not compiling() and not batched(x)
+    return lambda x: True
 
 
 def stop_gradient(xp: Namespace, x: Array) -> Array:
@@ -280,12 +330,27 @@ def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
         return _NATIVE_CACHE[key]
     except KeyError:
         pass
-    module_name = _NATIVE_MODULES.get(backend_name(xp))
-    impl = None
-    if module_name is not None:
-        impl = getattr(importlib.import_module(module_name), name, None)
+    backend = backend_name(xp)
+    module_name = _NATIVE_MODULES.get(backend)
+    if module_name is None:
+        _NATIVE_CACHE[key] = None
+        return None
+    module = sys.modules.get(module_name)
+    if module is None:
+        if backend == "torch" and sys.modules["torch"].compiler.is_compiling():
+            return None  # torch.compile cannot trace an import: the generic path, this once
+        module = importlib.import_module(module_name)
+    impl = getattr(module, name, None)
     _NATIVE_CACHE[key] = impl
     return impl
+
+
+def _import_natives_of_loaded_backends() -> None:
+    """Import the native modules of the backends already imported (never a backend itself),
+    so that a first call under ``torch.compile`` finds its native kernels."""
+    for backend, module_name in _NATIVE_MODULES.items():
+        if backend in sys.modules:
+            importlib.import_module(module_name)
 
 
 # --------------------------------------------------------------------------
@@ -317,7 +382,9 @@ def softplus(xp: Namespace, x: Array) -> Array:
     fast = native(xp, "softplus")
     if fast is not None:
         return fast(x)
-    return xp.clip(x, min=0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+    # max(x, 0) as (x + |x|) / 2: exact in floating point, and its gradient at 0 is 1/2
+    # (clip's is 1 there, which made the gradient of softplus at exactly 0 one, not 1/2)
+    return 0.5 * (x + xp.abs(x)) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
 def log_sigmoid(xp: Namespace, x: Array) -> Array:
@@ -427,3 +494,6 @@ def log1m_clamped(xp: Namespace, x: Array, floor: float) -> Array:
     below = x < 1
     safe = xp.where(below, x, 0.0)
     return xp.where(below, xp.clip(xp.log1p(-safe), min=floor), floor)
+
+
+_import_natives_of_loaded_backends()

@@ -1,0 +1,363 @@
+"""Figures of the polyloss docs, drawn with matplotlib (Agg) from polyloss itself.
+
+Every curve is polyloss evaluated on NumPy float64 arrays; gradients are central
+finite differences of polyloss (NumPy has no autodiff). Where a loss is missing from
+the build, the curve falls back to its closed form and the figure says so.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
+H = 1e-6
+
+
+def _loss(name: str) -> Callable[..., Any] | None:
+    import polyloss
+
+    return getattr(polyloss, name, None)
+
+
+def _logit(p: Any) -> Any:
+    return np.log(p) - np.log1p(-p)
+
+
+def _save(fig: Any, path: Path) -> None:
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+
+
+def _fallback_note(ax: Any, names: list[str]) -> None:
+    if names:
+        ax.text(
+            0.5,
+            0.02,
+            "closed form: polyloss." + ", polyloss.".join(names) + " not in this build",
+            transform=ax.transAxes,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color="tab:red",
+        )
+
+
+def focal_figure(path: Path, logger: Any) -> None:
+    """The RetinaNet paper's Figure 1: FL(p_t) = -(1 - p_t)^γ log p_t."""
+    p_t = np.linspace(0.001, 0.999, 500)
+    sfl = _loss("sigmoid_focal_loss")
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for g in GAMMAS:
+        if sfl is not None:
+            y = np.asarray(
+                sfl(_logit(p_t), np.ones_like(p_t), gamma=g, alpha=None, reduction="none")
+            )
+        else:
+            y = -((1 - p_t) ** g) * np.log(p_t)
+        label = f"γ = {g:g}" + (" (cross-entropy)" if g == 0 else "")
+        ax.plot(p_t, y, label=label, lw=1.8)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 5)
+    ax.set_xlabel("probability of the true class $p_t$")
+    ax.set_ylabel("loss")
+    ax.set_title("Focal loss $-(1-p_t)^\\gamma \\log p_t$  (sigmoid_focal_loss, alpha=None)")
+    ax.axvspan(0.6, 1.0, color="0.93", zorder=0)
+    ax.text(0.8, 1.6, "well-classified\nexamples", ha="center", fontsize=9)
+    ax.legend(loc="upper right")
+    _fallback_note(ax, [] if sfl is not None else ["sigmoid_focal_loss"])
+    _save(fig, path)
+
+
+def _fd(f: Callable[[Any], Any], x: Any) -> Any:
+    """Central finite difference of an element-wise (reduction="none") loss."""
+    return (np.asarray(f(x + H)) - np.asarray(f(x - H))) / (2 * H)
+
+
+def dice_gradient_figure(path: Path, logger: Any) -> None:
+    """The reference article's point: Dice gradients blow up where p and t are small."""
+    dice = _loss("dice_loss")
+    bce = _loss("binary_cross_entropy")
+    bcel = _loss("binary_cross_entropy_with_logits")
+    missing = [
+        n
+        for n, f in (
+            ("dice_loss", dice),
+            ("binary_cross_entropy", bce),
+            ("binary_cross_entropy_with_logits", bcel),
+        )
+        if f is None
+    ]
+    p = np.logspace(-3, np.log10(0.999), 400)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
+    styles = {0.1: "-", 0.01: "--"}
+    for t, ls in styles.items():
+        tt = np.full((p.size, 1), t)
+
+        def d_lin(x: Any, tt: Any = tt) -> Any:
+            if dice is not None:
+                return dice(x, tt, smooth_nr=0.0, smooth_dr=0.0, reduction="none")
+            return 1 - 2 * x * tt / (x + tt)
+
+        def d_sq(x: Any, tt: Any = tt) -> Any:
+            if dice is not None:
+                return dice(x, tt, smooth_nr=0.0, smooth_dr=0.0, squared=True, reduction="none")
+            return 1 - 2 * x * tt / (x * x + tt * tt)
+
+        def ce(x: Any, tt: Any = tt) -> Any:
+            if bce is not None:
+                return bce(x, tt, reduction="none")
+            return -(tt * np.log(x) + (1 - tt) * np.log1p(-x))
+
+        x = p[:, None]
+        ax1.plot(
+            p,
+            np.abs(_fd(d_lin, x)).ravel(),
+            ls,
+            color="tab:blue",
+            label=f"Dice $2pt/(p+t)$, t = {t}",
+        )
+        ax1.plot(
+            p,
+            np.abs(_fd(d_sq, x)).ravel(),
+            ls,
+            color="tab:red",
+            label=f"Dice $2pt/(p^2+t^2)$, t = {t}",
+        )
+        ax1.plot(
+            p,
+            np.abs(_fd(ce, x)).ravel(),
+            ls,
+            color="tab:green",
+            label=f"binary cross-entropy, t = {t}",
+        )
+
+        z = _logit(p)[:, None]
+
+        def d_lin_z(zz: Any, tt: Any = tt) -> Any:
+            if dice is not None:
+                return dice(
+                    zz, tt, smooth_nr=0.0, smooth_dr=0.0, activation="sigmoid", reduction="none"
+                )
+            s = 1 / (1 + np.exp(-zz))
+            return 1 - 2 * s * tt / (s + tt)
+
+        def d_sq_z(zz: Any, tt: Any = tt) -> Any:
+            if dice is not None:
+                return dice(
+                    zz,
+                    tt,
+                    smooth_nr=0.0,
+                    smooth_dr=0.0,
+                    squared=True,
+                    activation="sigmoid",
+                    reduction="none",
+                )
+            s = 1 / (1 + np.exp(-zz))
+            return 1 - 2 * s * tt / (s * s + tt * tt)
+
+        def ce_z(zz: Any, tt: Any = tt) -> Any:
+            if bcel is not None:
+                return bcel(zz, tt, reduction="none")
+            return np.logaddexp(0, zz) - tt * zz
+
+        ax2.plot(p, np.abs(_fd(d_lin_z, z)).ravel(), ls, color="tab:blue")
+        ax2.plot(p, np.abs(_fd(d_sq_z, z)).ravel(), ls, color="tab:red")
+        ax2.plot(p, np.abs(_fd(ce_z, z)).ravel(), ls, color="tab:green")
+    for ax in (ax1, ax2):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("predicted probability p")
+        ax.grid(True, which="major", color="0.9")
+    ax1.set_ylabel(r"$|\partial \ell / \partial p|$")
+    ax1.set_title("gradient with respect to the probability")
+    ax2.set_ylabel(r"$|\partial \ell / \partial z|$,  $p = \sigma(z)$")
+    ax2.set_title("gradient with respect to the logit")
+    ax1.legend(fontsize=7.5, loc="upper right")
+    fig.suptitle("One element, target t, no smoothing: Dice vs cross-entropy gradients", y=1.02)
+    _fallback_note(ax1, missing)
+    _save(fig, path)
+
+
+def poly1_figure(path: Path, logger: Any) -> None:
+    """Poly-1 = CE + ε(1 − p_t) (Leng et al., ICLR 2022)."""
+    p_t = np.linspace(0.005, 0.995, 400)
+    pce = _loss("poly1_cross_entropy")
+    ce = _loss("cross_entropy")
+    pfl = _loss("poly1_focal_loss")
+    sfl = _loss("sigmoid_focal_loss")
+    x = np.stack([np.log(p_t), np.log1p(-p_t)], axis=1)  # softmax of these is (p_t, 1 - p_t)
+    y = np.zeros(p_t.size, dtype=np.int64)
+    missing = []
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for eps in (-1.0, 0.0, 1.0, 2.0):
+        if eps == 0.0:
+            v = ce(x, y, reduction="none") if ce is not None else -np.log(p_t)
+            label = "cross-entropy (ε = 0)"
+        else:
+            if pce is not None:
+                v = pce(x, y, epsilon=eps, reduction="none")
+            else:
+                v = -np.log(p_t) + eps * (1 - p_t)
+            label = f"Poly-1, ε = {eps:g}"
+        ax1.plot(
+            p_t,
+            np.asarray(v),
+            lw=1.8,
+            ls="-" if eps else "--",
+            color="k" if eps == 0 else None,
+            label=label,
+        )
+    if pce is None:
+        missing.append("poly1_cross_entropy")
+    if ce is None:
+        missing.append("cross_entropy")
+    ax1.set_ylim(0, 5)
+    ax1.set_xlabel("probability of the true class $p_t$")
+    ax1.set_ylabel("loss")
+    ax1.set_title(r"poly1_cross_entropy: CE + $\varepsilon(1 - p_t)$")
+    ax1.legend()
+    z = _logit(p_t)
+    ones = np.ones_like(p_t)
+    for eps in (-1.0, 0.0, 1.0, 2.0):
+        if eps == 0.0:
+            v = (
+                sfl(z, ones, gamma=2.0, alpha=None, reduction="none")
+                if sfl is not None
+                else -((1 - p_t) ** 2) * np.log(p_t)
+            )
+            label = "focal loss, γ = 2 (ε = 0)"
+        else:
+            v = (
+                pfl(z, ones, epsilon=eps, gamma=2.0, alpha=None, reduction="none")
+                if pfl is not None
+                else -((1 - p_t) ** 2) * np.log(p_t) + eps * (1 - p_t) ** 3
+            )
+            label = f"Poly-1 focal, ε = {eps:g}"
+        ax2.plot(
+            p_t,
+            np.asarray(v),
+            lw=1.8,
+            ls="-" if eps else "--",
+            color="k" if eps == 0 else None,
+            label=label,
+        )
+    if pfl is None:
+        missing.append("poly1_focal_loss")
+    if sfl is None:
+        missing.append("sigmoid_focal_loss")
+    ax2.set_ylim(0, 3)
+    ax2.set_xlabel("probability of the true class $p_t$")
+    ax2.set_title(r"poly1_focal_loss: FL + $\varepsilon(1 - p_t)^{\gamma+1}$")
+    ax2.legend()
+    _fallback_note(ax1, missing)
+    _save(fig, path)
+
+
+def _benchmark_rows(data: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    if isinstance(data, list):
+        return [r for r in data if isinstance(r, dict) and "ratio" in r], {}
+    if isinstance(data, dict):
+        meta = {k: v for k, v in data.items() if not isinstance(v, list)}
+        for key in ("results", "rows", "cases", "data"):
+            if isinstance(data.get(key), list):
+                return [r for r in data[key] if isinstance(r, dict) and "ratio" in r], meta
+        for value in data.values():
+            if (
+                isinstance(value, list)
+                and value
+                and isinstance(value[0], dict)
+                and "ratio" in value[0]
+            ):
+                return value, meta
+    return [], {}
+
+
+def benchmark_figure(path: Path, root: Path, logger: Any) -> None:
+    """Time of polyloss over time of the native peer, from benchmarks/cpu-results.json."""
+    source = root / "benchmarks" / "cpu-results.json"
+    rows: list[dict[str, Any]] = []
+    meta: dict[str, Any] = {}
+    if source.exists():
+        try:
+            rows, meta = _benchmark_rows(json.loads(source.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            logger.warning("benchmarks/cpu-results.json cannot be read: %r", exc)
+    if not rows:
+        fig, ax = plt.subplots(figsize=(6.4, 1.6))
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            "no benchmark results yet\n(run the bench session to write "
+            "benchmarks/cpu-results.json)",
+            ha="center",
+            va="center",
+            fontsize=11,
+        )
+        _save(fig, path)
+        return
+    rows = sorted(
+        rows,
+        key=lambda r: (
+            str(r.get("backend")),
+            str(r.get("case")),
+            str(r.get("mode")),
+            float(r.get("size") or 0),
+        ),
+    )
+    labels = [
+        " · ".join(
+            str(r[k]) for k in ("case", "backend", "mode", "size") if r.get(k) not in (None, "")
+        )
+        + (f"  (vs {r['peer']})" if r.get("peer") else "")
+        for r in rows
+    ]
+    ratios = np.array([float(r["ratio"]) for r in rows])
+    backends = sorted({str(r.get("backend")) for r in rows})
+    colors = {b: f"C{i}" for i, b in enumerate(backends)}
+    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.24 * len(rows)))
+    ax.barh(np.arange(len(rows)), ratios, color=[colors[str(r.get("backend"))] for r in rows])
+    ax.axvline(1.0, color="k", lw=1)
+    ax.set_yticks(np.arange(len(rows)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("polyloss time / native peer time  (< 1: polyloss faster)")
+    for nested in ("metadata", "meta", "environment"):
+        if isinstance(meta.get(nested), dict):
+            meta = {**meta, **meta[nested]}
+    title = "CPU benchmark"
+    for key in ("machine", "cpu", "date", "torch", "jax", "numpy"):
+        if key in meta and isinstance(meta[key], (str, int, float)):
+            title += f" · {key} {meta[key]}"
+    ax.set_title(title, fontsize=9)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[b]) for b in backends]
+    ax.legend(handles, backends, fontsize=8, loc="lower right")
+    _save(fig, path)
+
+
+def make_all(outdir: Path, root: Path, logger: Any) -> None:
+    with np.errstate(all="ignore"):
+        for name, make in (
+            ("focal.png", focal_figure),
+            ("dice_gradient.png", dice_gradient_figure),
+            ("poly1.png", poly1_figure),
+        ):
+            try:
+                make(outdir / name, logger)
+            except Exception as exc:
+                logger.warning("figure %s failed: %r", name, exc)
+                plt.close("all")
+        try:
+            benchmark_figure(outdir / "benchmark.png", root, logger)
+        except Exception as exc:
+            logger.warning("figure benchmark.png failed: %r", exc)
+            plt.close("all")
