@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ._array import Array, Namespace, is_eager
+from ._array import Array, Namespace, is_eager, native
 from ._reduce import REDUCTIONS
 
 
@@ -84,9 +84,18 @@ def check_class_indices(
     """
     if not is_eager(xp, target):
         return
-    # the common case in two reductions; the full search only when something is off
-    if int(xp.min(target)) >= 0 and int(xp.max(target)) < num_classes:
-        return
+    # the common case in one or two reductions; the full search only when something is off
+    bounds = native(xp, "index_bounds")
+    if bounds is not None:
+        lowest, highest = bounds(target)
+        if lowest >= 0 and highest < num_classes:
+            return
+    else:
+        lowest = xp.min(target)
+        if not is_eager(xp, lowest):  # a concrete target closed over by a traced (jax.jit) function
+            return
+        if int(lowest) >= 0 and int(xp.max(target)) < num_classes:
+            return
     bad = (target < 0) | (target >= num_classes)
     if ignore_index is not None:
         bad = bad & (target != ignore_index)

@@ -33,7 +33,7 @@ class LossObject:
     ``jax.jit``, used as a torch criterion, or called on NumPy arrays.
     """
 
-    __slots__ = ("_key", "_kwargs")
+    __slots__ = ("__weakref__", "_key", "_kwargs")
     function: ClassVar[Callable[..., Any]]
     defaults: ClassVar[dict[str, Any]]
     reductions: ClassVar[tuple[str, ...]]
