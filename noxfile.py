@@ -19,7 +19,7 @@ nox.options.error_on_missing_interpreters = False
 TORCH = "torch==2.13.0"
 JAX = "jax>=0.4.30"
 DASK = "dask[array]>=2024.8"
-PARITY_PEERS = ("scikit-learn>=1.5", "optax>=0.2.4", "monai>=1.4")
+PARITY_PEERS = ("scikit-learn>=1.5", "optax>=0.2.4", "monai>=1.4", "keras>=3.5", "kornia>=0.7")
 PYTEST = ("python", "-m", "pytest", "-p", "no:cacheprovider")
 
 

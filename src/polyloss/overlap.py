@@ -1,5 +1,624 @@
-"""Overlap losses (to be written; see the project's issues)."""
+"""Overlap losses for segmentation: Dice, Jaccard (soft IoU), Tversky, generalized Dice.
+
+All four share one computation (:func:`_overlap_sums`): an optional activation,
+targets made one-hot when they are a class map, ``ignore_index`` pixels removed
+from both the prediction and the target, the background class dropped on
+request, and per-sample, per-class sums
+
+.. math::
+
+    I = \\sum p\\,t, \\qquad P = \\sum p \\;(\\text{or } \\sum p^2), \\qquad
+    T = \\sum t \\;(\\text{or } \\sum t^2)
+
+over the spatial dimensions (and over the batch too with ``batch=True``). Each
+loss is then a line of arithmetic on ``I``, ``P`` and ``T``.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import Any
+
+from ._array import (
+    Array,
+    Namespace,
+    device_of,
+    array_namespace,
+    as_compute_dtype,
+    class_axis,
+    compute_dtype,
+    integer_dtype_check,
+    log_sigmoid,
+    log_softmax,
+    one_hot,
+    option_array,
+)
+from ._checks import (
+    check_choice,
+    check_class_indices,
+    check_nonempty,
+    check_nonnegative,
+    check_option_shape,
+    check_reduction,
+    check_same_shape,
+)
+from ._objects import loss_object
+from ._reduce import reduce
+from ._registry import Example, binary, labels, register, uniform
+
+__all__ = [
+    "DiceLoss",
+    "GeneralizedDiceLoss",
+    "JaccardLoss",
+    "TverskyLoss",
+    "dice_loss",
+    "generalized_dice_loss",
+    "jaccard_loss",
+    "tversky_loss",
+]
+
+ACTIVATIONS = (None, "sigmoid", "softmax")
+W_TYPES = ("square", "simple", "uniform")
+
+
+# --------------------------------------------------------------------------
+# the shared machinery
+# --------------------------------------------------------------------------
+
+
+def _ratio(xp: Namespace, numerator: Array, denominator: Array) -> Array:
+    """``numerator / denominator``, and 1 (two empty masks agree) where the denominator is 0.
+
+    The denominator is 0 only when ``smooth_dr = 0`` and both the prediction and the
+    target are empty; the double ``where`` keeps value and gradient finite there.
+    """
+    nonzero = denominator != 0
+    return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), 1.0)
+
+
+def _power(xp: Namespace, base: Array, gamma: float) -> Array:
+    """``base ** gamma`` for ``base >= 0``, with finite value and gradient at 0 for any gamma.
+
+    ``gamma == 1`` returns `base` itself; negative bases count as 0 otherwise.
+    """
+    if gamma == 1:
+        return base
+    positive = base > 0
+    safe = xp.where(positive, base, 1.0)
+    return xp.where(positive, xp.exp(gamma * xp.log(safe)), 1.0 if gamma == 0 else 0.0)
+
+
+def _activate(xp: Namespace, x: Array, activation: str | None, axis: int | None) -> Array:
+    if activation == "sigmoid":
+        return xp.exp(log_sigmoid(xp, x))
+    if activation == "softmax":
+        return xp.exp(log_softmax(xp, x, axis=axis))  # type: ignore[arg-type]
+    return x
+
+
+def _sum(xp: Namespace, x: Array, axes: tuple[int, ...]) -> Array:
+    return xp.sum(x, axis=axes) if axes else x
+
+
+def _overlap_sums(
+    input: Array,
+    target: Array,
+    *,
+    axis: int | None,
+    activation: str | None,
+    squared: bool,
+    batch: bool,
+    include_background: bool,
+    weight: Any,
+    ignore_index: int | None,
+    reduction: str,
+    smooth_nr: float,
+    smooth_dr: float,
+) -> tuple[Namespace, Array, Array, Array, Array, Array | None]:
+    """Validate, activate, one-hot, mask and sum.
+
+    Returns the namespace, ``I``, ``P``, ``T`` (squared sums when `squared`), the
+    plain target volume ``sum(t)`` (the generalized-Dice weights use it) and the
+    per-class `weight` array (or None). The sums have shape ``(N, C)`` (``(C,)``
+    with `batch`) for a class axis, ``(N,)`` (``()`` with `batch`) for
+    ``axis=None``; ``C`` counts the classes left after `include_background`.
+    """
+    xp = array_namespace(input=input, target=target)
+    dtype = compute_dtype(xp, input)
+    check_reduction(reduction)
+    check_choice("activation", activation, ACTIVATIONS)
+    check_nonnegative("smooth_nr", smooth_nr)
+    check_nonnegative("smooth_dr", smooth_dr)
+    check_nonempty(input)
+    x = as_compute_dtype(xp, input, dtype)
+
+    if axis is None:
+        if activation == "softmax":
+            raise ValueError(
+                "activation='softmax' needs a class axis; with axis=None (binary) use "
+                "activation=None or 'sigmoid'"
+            )
+        if weight is not None:
+            raise ValueError(
+                "weight is per class and needs a class axis; it must be None with axis=None"
+            )
+        if not include_background:
+            raise ValueError(
+                "include_background=False needs a class axis; with axis=None it must be True"
+            )
+        check_same_shape(input, target)
+        p = _activate(xp, x, activation, None)
+        t = as_compute_dtype(xp, target, dtype)
+        if ignore_index is not None:
+            keep = target != ignore_index
+            p = xp.where(keep, p, 0.0)
+            t = xp.where(keep, t, 0.0)
+        axes = tuple(range(0 if batch else 1, input.ndim))
+        w = None
+    else:
+        if input.ndim < 2:
+            raise ValueError(
+                f"input of shape {tuple(input.shape)} has no class axis; overlap losses with a class "
+                "axis need (N, C, ...) inputs (use axis=None for a binary (N, ...) input)"
+            )
+        cax = class_axis(input.ndim, axis)
+        if cax == 0:
+            raise ValueError(f"axis={axis} is the batch axis 0; the class axis must be another one")
+        num_classes = input.shape[cax]
+        if activation == "softmax" and num_classes == 1:
+            raise ValueError(
+                "activation='softmax' over a single class is constant 1; use activation='sigmoid' "
+                "for a one-channel input"
+            )
+        p = _activate(xp, x, activation, cax)
+        keep = None
+        if target.ndim == input.ndim - 1:
+            integer_dtype_check(xp, target, "target")
+            expected = tuple(s for i, s in enumerate(input.shape) if i != cax)
+            if tuple(target.shape) != expected:
+                raise ValueError(
+                    f"a class-map target must have the input's shape without the class axis {cax}: "
+                    f"input.shape={tuple(input.shape)} needs target.shape={expected}; "
+                    f"got target.shape={tuple(target.shape)}"
+                )
+            check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
+            invalid = (target < 0) | (target >= num_classes)
+            if ignore_index is not None:
+                keep = xp.expand_dims(target != ignore_index, axis=cax)
+                invalid = invalid & (target != ignore_index)
+            t = one_hot(xp, target, num_classes, axis=cax, dtype=dtype)
+            # an out-of-range class under tracing: NaN, never a finite number
+            t = xp.where(xp.expand_dims(invalid, axis=cax), float("nan"), t)
+        else:
+            check_same_shape(input, target)
+            t = as_compute_dtype(xp, target, dtype)
+            if ignore_index is not None:
+                if 0 <= ignore_index < num_classes:  # pixels of that class are ignored
+                    shape = [1] * input.ndim
+                    shape[cax] = num_classes
+                    classes = xp.arange(num_classes, device=device_of(t))
+                    pick = xp.reshape(classes, tuple(shape)) == ignore_index
+                    keep = xp.sum(xp.where(pick, t, 0.0), axis=cax, keepdims=True) == 0
+                else:  # a sentinel: unlabelled (all-zero) pixels are ignored
+                    keep = xp.any(t != 0, axis=cax, keepdims=True)
+        if keep is not None:
+            p = xp.where(keep, p, 0.0)
+            t = xp.where(keep, t, 0.0)
+        if not include_background:
+            if num_classes == 1:
+                raise ValueError(
+                    "include_background=False drops the only class of a one-channel input"
+                )
+            index = (slice(None),) * cax + (slice(1, None), ...)
+            p, t = p[index], t[index]
+            num_classes -= 1
+        axes = tuple(i for i in range(input.ndim) if i != cax and (batch or i != 0))
+        w = option_array(xp, weight, like=p, name="weight")
+        check_option_shape("weight", w, (num_classes,))
+
+    intersection = _sum(xp, p * t, axes)
+    pred = _sum(xp, p * p if squared else p, axes)
+    truth = _sum(xp, t, axes)
+    truth_sq = _sum(xp, t * t, axes) if squared else truth
+    return xp, intersection, pred, truth_sq, truth, w
+
+
+_COMMON_DOC = """\
+    input : array
+        Predictions: probabilities, or logits with ``activation``. ``(N, C, ...)``
+        with the class axis at `axis`; ``(N, ...)`` with ``axis=None``.
+    target : array
+        One-hot or soft labels of the input's shape, or (with a class axis) an
+        integer class map of the input's shape without the class axis, made
+        one-hot inside.
+    axis : int or None, default None
+        The class axis (``1`` for ``(N, C, H, W)``, ``-1`` for channel-last); it
+        may not be the batch axis 0. ``None`` is the binary mode: dim 0 is the
+        batch and each sample's remaining elements are pooled.
+    activation : {None, "sigmoid", "softmax"}
+        Applied to `input` first ("softmax" along `axis`).
+    smooth_nr, smooth_dr : float, default 1.0
+        Added to the numerator and the denominator of the ratio; >= 0. A ratio
+        ``0/0`` (both 0 and both masks empty) counts as 1.
+    squared : bool, default False
+        Use :math:`\\sum p^2` and :math:`\\sum t^2` in the denominator (V-Net).
+    batch : bool, default False
+        Sum over the batch too before the ratio (one global score per class).
+    include_background : bool, default True
+        False drops class 0 (needs a class axis and at least two classes).
+    weight : array_like, optional
+        Per-class weights, of length C after `include_background` is applied (as
+        MONAI). ``"mean"`` is :math:`\\sum w_c \\ell_c / \\sum w_c` (over samples
+        too); ``"sum"`` and ``"none"`` give :math:`w_c \\ell_c`.
+    ignore_index : int, optional
+        Pixels whose class-map label equals it are removed from the prediction
+        and target sums. With one-hot targets (as MONAI): a class index in
+        ``[0, C)`` removes that class's pixels, any other value removes unlabelled
+        (all-zero) pixels. With ``axis=None``: pixels whose target equals it.
+    reduction : {"mean", "sum", "none"}
+        ``"none"`` returns the loss per sample and class, shape ``(N, C)``
+        (``(C,)`` with `batch`); ``(N,)`` (0-d with `batch`) for ``axis=None``."""
+
+
+def _docstring(doc: str) -> str:
+    return doc.replace("    {common}", _COMMON_DOC)
+
+
+# --------------------------------------------------------------------------
+# the losses
+# --------------------------------------------------------------------------
+
+_DICE_EXAMPLE = Example(
+    input=uniform((2, 3, 4), seed=11),
+    target=labels((2, 4), 3, seed=12),
+    target_kind="int",
+    options={"axis": 1, "activation": "softmax", "smooth_nr": 0.5, "smooth_dr": 0.5},
+)
+
+
+@register("DiceLoss", family="overlap", peer="monai.losses.DiceLoss", example=_DICE_EXAMPLE)
+def dice_loss(
+    input: Array,
+    target: Array,
+    *,
+    axis: int | None = None,
+    activation: str | None = None,
+    smooth_nr: float = 1.0,
+    smooth_dr: float = 1.0,
+    squared: bool = False,
+    batch: bool = False,
+    include_background: bool = True,
+    weight: Any = None,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Dice loss, :math:`1 - (2I + s_{nr}) / (P + T + s_{dr})`.
+
+    :math:`I = \sum p t`, :math:`P = \sum p` and :math:`T = \sum t` over the spatial
+    dimensions of each sample and class (:math:`\sum p^2`, :math:`\sum t^2` with
+    ``squared=True``).
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    array
+        In the input's namespace, device and floating dtype.
+
+    Notes
+    -----
+    Matches ``monai.losses.DiceLoss`` (pass its smoothing explicitly: MONAI's
+    default is ``1e-5``; ``softmax``/``sigmoid`` are `activation`, ``to_onehot_y``
+    is a class-map target). The reference article's ``DiceLoss`` is
+    ``smooth_nr=2.0, smooth_dr=1.0`` with ``axis=None``. MONAI's weighted
+    ``"mean"`` divides by the number of classes, polyloss by the total weight.
+
+    Examples
+    --------
+    >>> import numpy as np, polyloss
+    >>> p = np.array([[0.9, 0.8, 0.1, 0.2]])
+    >>> t = np.array([[1.0, 1.0, 0.0, 0.0]])
+    >>> round(float(polyloss.dice_loss(p, t)), 6)
+    0.12
+    """
+    xp, i, p, t, _, w = _overlap_sums(
+        input,
+        target,
+        axis=axis,
+        activation=activation,
+        squared=squared,
+        batch=batch,
+        include_background=include_background,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+    )
+    loss = 1.0 - _ratio(xp, 2.0 * i + smooth_nr, p + t + smooth_dr)
+    return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
+
+
+_JACCARD_EXAMPLE = Example(
+    input=uniform((2, 3, 4), seed=21),
+    target=binary((2, 3, 4), seed=22),
+    options={"axis": 1, "activation": "sigmoid", "squared": True, "weight": [1.0, 2.0, 0.5]},
+)
+
+
+@register(
+    "JaccardLoss",
+    family="overlap",
+    peer="monai.losses.DiceLoss(jaccard=True)",
+    example=_JACCARD_EXAMPLE,
+)
+def jaccard_loss(
+    input: Array,
+    target: Array,
+    *,
+    axis: int | None = None,
+    activation: str | None = None,
+    smooth_nr: float = 1.0,
+    smooth_dr: float = 1.0,
+    squared: bool = False,
+    batch: bool = False,
+    include_background: bool = True,
+    weight: Any = None,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Jaccard (soft IoU) loss, :math:`1 - (2I + s_{nr}) / (2(P + T - I) + s_{dr})`.
+
+    With no smoothing this is :math:`1 - I / (P + T - I)`, the soft IoU; the factor
+    2 follows MONAI, so that the smoothing terms mean what they mean for Dice.
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    array
+        In the input's namespace, device and floating dtype.
+
+    Notes
+    -----
+    Matches ``monai.losses.DiceLoss(jaccard=True)``. segmentation_models_pytorch's
+    ``JaccardLoss(smooth=s)`` (:math:`1 - (I + s)/(P + T - I + s)`) is
+    ``smooth_nr = smooth_dr = 2s``.
+
+    Examples
+    --------
+    >>> import numpy as np, polyloss
+    >>> p = np.array([[0.9, 0.8, 0.1, 0.2]])
+    >>> t = np.array([[1.0, 1.0, 0.0, 0.0]])
+    >>> round(float(polyloss.jaccard_loss(p, t, smooth_nr=0.0, smooth_dr=0.0)), 6)
+    0.26087
+    """
+    xp, i, p, t, _, w = _overlap_sums(
+        input,
+        target,
+        axis=axis,
+        activation=activation,
+        squared=squared,
+        batch=batch,
+        include_background=include_background,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+    )
+    loss = 1.0 - _ratio(xp, 2.0 * i + smooth_nr, 2.0 * (p + t - i) + smooth_dr)
+    return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
+
+
+_TVERSKY_EXAMPLE = Example(
+    input=uniform((2, 3, 2, 2), seed=31),
+    target=labels((2, 2, 2), 3, seed=32),
+    target_kind="int",
+    options={"axis": 1, "activation": "softmax", "alpha": 0.3, "beta": 0.7, "gamma": 1.5},
+)
+
+
+@register(
+    "TverskyLoss", family="overlap", peer="monai.losses.TverskyLoss", example=_TVERSKY_EXAMPLE
+)
+def tversky_loss(
+    input: Array,
+    target: Array,
+    *,
+    axis: int | None = None,
+    activation: str | None = None,
+    alpha: float = 0.5,
+    beta: float = 0.5,
+    gamma: float = 1.0,
+    smooth_nr: float = 1.0,
+    smooth_dr: float = 1.0,
+    squared: bool = False,
+    batch: bool = False,
+    include_background: bool = True,
+    weight: Any = None,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Tversky loss, :math:`(1 - TI)^\gamma`, :math:`TI = (I + s_{nr}) / (I + \alpha FP + \beta FN + s_{dr})`.
+
+    :math:`FP = P - I = \sum p(1 - t)` and :math:`FN = T - I = \sum (1 - p) t`.
+    ``gamma != 1`` is the focal Tversky loss (Abraham and Khan, 2019); it is
+    computed as :math:`\exp(\gamma \log(1 - TI))` with a finite gradient at
+    :math:`TI = 1`, and a negative :math:`1 - TI` (possible only when
+    ``smooth_nr > smooth_dr``) counts as 0 then.
+
+    Parameters
+    ----------
+    alpha : float, default 0.5
+        Weight of the false positives; >= 0.
+    beta : float, default 0.5
+        Weight of the false negatives; >= 0.
+    gamma : float, default 1.0
+        Focal exponent on :math:`1 - TI`; >= 0.
+    {common}
+
+    Returns
+    -------
+    array
+        In the input's namespace, device and floating dtype.
+
+    Notes
+    -----
+    Matches ``monai.losses.TverskyLoss`` (``gamma=1``). With ``alpha = beta = 0.5``,
+    ``tversky_loss(smooth_nr=s, smooth_dr=s)`` equals
+    ``dice_loss(smooth_nr=2s, smooth_dr=2s)``.
+
+    Examples
+    --------
+    >>> import numpy as np, polyloss
+    >>> p = np.array([[0.9, 0.8, 0.1, 0.2]])
+    >>> t = np.array([[1.0, 1.0, 0.0, 0.0]])
+    >>> round(float(polyloss.tversky_loss(p, t, alpha=0.3, beta=0.7, smooth_nr=0.0, smooth_dr=0.0)), 6)
+    0.15
+    """
+    check_nonnegative("alpha", alpha)
+    check_nonnegative("beta", beta)
+    check_nonnegative("gamma", gamma)
+    xp, i, p, t, _, w = _overlap_sums(
+        input,
+        target,
+        axis=axis,
+        activation=activation,
+        squared=squared,
+        batch=batch,
+        include_background=include_background,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+    )
+    index = _ratio(xp, i + smooth_nr, i + alpha * (p - i) + beta * (t - i) + smooth_dr)
+    loss = _power(xp, 1.0 - index, gamma)
+    return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
+
+
+_GDL_EXAMPLE = Example(
+    input=uniform((3, 3, 4), seed=41),
+    target=[
+        [0, 1, 1, 0],
+        [2, 2, 0, 2],
+        [1, 1, 1, 1],
+    ],  # class 2 absent from sample 0, 0 and 2 from sample 2
+    target_kind="int",
+    options={"axis": 1, "activation": "softmax", "w_type": "square"},
+)
+
+
+def _class_weights(xp: Namespace, volume: Array, w_type: str, batch: bool) -> Array:
+    """Sudre et al.'s class weights ``1 / T`` or ``1 / T²``; an absent class (an infinite
+    weight) takes the largest finite weight of its sample (of the batch with `batch`),
+    as MONAI does."""
+    if w_type == "uniform":
+        return xp.ones_like(volume)
+    q = volume * volume if w_type == "square" else volume
+    absent = q == 0
+    raw = 1.0 / xp.where(absent, 1.0, q)
+    absent = absent | xp.isinf(raw)
+    finite = xp.where(absent, 0.0, raw)
+    largest = xp.max(finite) if batch else xp.max(finite, axis=-1, keepdims=True)
+    return xp.where(absent, largest, finite)
+
+
+@register(
+    "GeneralizedDiceLoss",
+    family="overlap",
+    peer="monai.losses.GeneralizedDiceLoss",
+    example=_GDL_EXAMPLE,
+)
+def generalized_dice_loss(
+    input: Array,
+    target: Array,
+    *,
+    axis: int | None = None,
+    activation: str | None = None,
+    w_type: str = "square",
+    smooth_nr: float = 1.0,
+    smooth_dr: float = 1.0,
+    squared: bool = False,
+    batch: bool = False,
+    include_background: bool = True,
+    weight: Any = None,
+    ignore_index: int | None = None,
+    reduction: str = "mean",
+) -> Array:
+    r"""Generalized Dice loss (Sudre et al., 2017), :math:`1 - (2\sum_c w_c I_c + s_{nr}) / (\sum_c w_c (P_c + T_c) + s_{dr})`.
+
+    The class weights come from the target volume :math:`V_c = \sum t_c`:
+    :math:`w_c = 1/V_c^2` (``"square"``), :math:`1/V_c` (``"simple"``) or 1
+    (``"uniform"``). A class absent from a sample (:math:`V_c = 0`, an infinite
+    weight) takes the largest finite weight of that sample, or of the batch with
+    ``batch=True``, as in MONAI. A per-class `weight` multiplies :math:`w_c`.
+
+    Parameters
+    ----------
+    w_type : {"square", "simple", "uniform"}
+        How the class weights follow from the target volume.
+    {common}
+
+    Returns
+    -------
+    array
+        In the input's namespace, device and floating dtype. The classes are
+        combined inside the ratio, so ``reduction="none"`` gives one loss per
+        sample, shape ``(N,)`` (0-d with ``batch=True``).
+
+    Notes
+    -----
+    Matches ``monai.losses.GeneralizedDiceLoss`` (MONAI computes the weights in
+    float32; polyloss in the input's dtype).
+
+    Examples
+    --------
+    >>> import numpy as np, polyloss
+    >>> p = np.array([[[0.9, 0.8, 0.1, 0.2], [0.1, 0.2, 0.9, 0.8]]])
+    >>> t = np.array([[0, 0, 1, 1]])
+    >>> round(float(polyloss.generalized_dice_loss(p, t, axis=1, smooth_nr=0.0, smooth_dr=0.0)), 6)
+    0.15
+    """
+    check_choice("w_type", w_type, W_TYPES)
+    if axis is None and weight is not None:
+        raise ValueError(
+            "weight is per class and needs a class axis; it must be None with axis=None"
+        )
+    xp, i, p, t, volume, w = _overlap_sums(
+        input,
+        target,
+        axis=axis,
+        activation=activation,
+        squared=squared,
+        batch=batch,
+        include_background=include_background,
+        weight=weight,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        smooth_nr=smooth_nr,
+        smooth_dr=smooth_dr,
+    )
+    if axis is None:  # one class per sample: the weight then only scales against the smoothing
+        i, p, t, volume = (xp.expand_dims(a, axis=-1) for a in (i, p, t, volume))
+    cw = _class_weights(xp, volume, w_type, batch)
+    if w is not None:
+        cw = cw * w
+    numerator = 2.0 * xp.sum(cw * i, axis=-1)
+    denominator = xp.sum(cw * (p + t), axis=-1)
+    loss = 1.0 - _ratio(xp, numerator + smooth_nr, denominator + smooth_dr)
+    return reduce(xp, loss, reduction, dtype=input.dtype)
+
+
+for _f in (dice_loss, jaccard_loss, tversky_loss, generalized_dice_loss):
+    _f.__doc__ = _docstring(_f.__doc__ or "")
+
+DiceLoss = loss_object(dice_loss)
+JaccardLoss = loss_object(jaccard_loss)
+TverskyLoss = loss_object(tversky_loss)
+GeneralizedDiceLoss = loss_object(generalized_dice_loss)

@@ -28,6 +28,7 @@ __all__ = [
     "backend_name",
     "class_axis",
     "compute_dtype",
+    "device_of",
     "integer_dtype_check",
     "is_eager",
     "log_clamped",
@@ -68,7 +69,8 @@ def _namespace_of(x: Array, name: str) -> Namespace:
     return xp
 
 
-def _device_or_none(x: Array) -> Any:
+def device_of(x: Array) -> Any:
+    """The device of `x`, or None where a tracer has no committed device."""
     try:
         return _compat.device(x)
     except Exception:  # tracers of some backends have no committed device
@@ -148,7 +150,7 @@ def _device_getter(xp: Namespace) -> Callable[[Array], Any] | None:
     elif _compat.is_torch_namespace(xp):
         getter = _torch_device
     else:
-        getter = _device_or_none
+        getter = device_of
     _DEVICE_GETTER[id(xp)] = getter
     return getter
 
@@ -228,11 +230,11 @@ def option_array(
     if value is None:
         return None
     dtype = like.dtype if dtype is None else dtype
-    dev = _device_or_none(like)
+    dev = device_of(like)
     if _compat.is_array_api_obj(value) and not isinstance(value, (int, float, bool)):
         if _namespace_of(value, name) is xp:
             value = value if value.dtype == dtype else xp.astype(value, dtype)
-            if dev is not None and _device_or_none(value) != dev:
+            if dev is not None and device_of(value) != dev:
                 value = xp.asarray(value, device=dev)  # `to_device` is not on every backend
             return value
         value = _host_values(value)
@@ -399,7 +401,7 @@ def one_hot(xp: Namespace, labels: Array, num_classes: int, *, axis: int, dtype:
     """
     ndim_out = labels.ndim + 1
     axis = axis % ndim_out
-    classes = xp.arange(num_classes, device=_device_or_none(labels))
+    classes = xp.arange(num_classes, device=device_of(labels))
     shape = [1] * ndim_out
     shape[axis] = num_classes
     classes = xp.reshape(classes, tuple(shape))
@@ -417,7 +419,7 @@ def take_class(xp: Namespace, x: Array, index: Array, *, axis: int) -> Array:
         if index.dtype != xp.int64 and _compat.is_torch_namespace(xp):
             index = xp.astype(index, xp.int64)
         return xp.squeeze(xp.take_along_axis(x, index, axis=axis), axis=axis)
-    classes = xp.arange(x.shape[axis], device=_device_or_none(x))
+    classes = xp.arange(x.shape[axis], device=device_of(x))
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
     mask = xp.reshape(classes, tuple(shape)) == index

@@ -1,0 +1,230 @@
+"""Every row of polyloss._conventions.CONVENTIONS, evaluated: the other library's call
+against the polyloss call on the same data.
+
+MONAI, Keras 3 (numpy backend) and kornia run for real where installed (the row is
+skipped otherwise). segmentation_models_pytorch and torchvision cannot be installed
+here (they need torchvision/timm), so their formulas are transcribed below from
+- qubvel-org/segmentation_models.pytorch: segmentation_models_pytorch/losses/dice.py,
+  jaccard.py, tversky.py, focal.py and _functional.py (soft_dice_score,
+  soft_jaccard_score, soft_tversky_score, focal_loss_with_logits);
+- pytorch/vision: torchvision/ops/focal_loss.py (sigmoid_focal_loss);
+and the reference article's DiceLoss and FocalLoss are copied from the article.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import types
+
+import numpy as np
+import pytest
+
+import polyloss
+from polyloss._conventions import CONVENTIONS
+
+pytestmark = pytest.mark.parity
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+# --------------------------------------------------------------------------
+# transcriptions
+# --------------------------------------------------------------------------
+
+
+def _smp_score(kind, alpha=0.5, beta=0.5):
+    def score(output, target, smooth, eps, dims):
+        intersection = torch.sum(output * target, dim=dims)
+        if kind == "tversky":
+            fp = torch.sum(output * (1.0 - target), dim=dims)
+            fn = torch.sum((1 - output) * target, dim=dims)
+            return (intersection + smooth) / (intersection + alpha * fp + beta * fn + smooth).clamp_min(eps)
+        cardinality = torch.sum(output + target, dim=dims)
+        if kind == "jaccard":
+            return (intersection + smooth) / (cardinality - intersection + smooth).clamp_min(eps)
+        return (2.0 * intersection + smooth) / (cardinality + smooth).clamp_min(eps)
+
+    return score
+
+
+class _SmpDice:
+    """smp DiceLoss.forward (from_logits=True, log_loss=False, no classes/ignore_index)."""
+
+    kind = "dice"
+
+    def __init__(self, mode, smooth=0.0, eps=1e-7, alpha=0.5, beta=0.5, gamma=1.0):
+        self.mode, self.smooth, self.eps, self.gamma = mode, smooth, eps, gamma
+        self.score = _smp_score(self.kind, alpha, beta)
+
+    def __call__(self, y_pred, y_true):
+        y_pred = y_pred.log_softmax(dim=1).exp() if self.mode == "multiclass" else F.logsigmoid(y_pred).exp()
+        bs, num_classes, dims = y_true.size(0), y_pred.size(1), (0, 2)
+        if self.mode == "binary":
+            y_true, y_pred = y_true.view(bs, 1, -1), y_pred.view(bs, 1, -1)
+        if self.mode == "multiclass":
+            y_true = F.one_hot(y_true.view(bs, -1), num_classes).permute(0, 2, 1)
+            y_pred = y_pred.view(bs, num_classes, -1)
+        if self.mode == "multilabel":
+            y_true, y_pred = y_true.view(bs, num_classes, -1), y_pred.view(bs, num_classes, -1)
+        scores = self.score(y_pred, y_true.type_as(y_pred), self.smooth, self.eps, dims)
+        loss = 1.0 - scores
+        loss = loss * (y_true.sum(dims) > 0).to(loss.dtype)
+        return loss.mean() ** self.gamma if self.kind == "tversky" else loss.mean()
+
+
+class _SmpJaccard(_SmpDice):
+    kind = "jaccard"
+
+
+class _SmpTversky(_SmpDice):
+    kind = "tversky"
+
+
+def _smp_focal_loss_with_logits(output, target, gamma=2.0, alpha=0.25):
+    target = target.type(output.type())
+    logpt = F.binary_cross_entropy_with_logits(output, target, reduction="none")
+    pt = torch.exp(-logpt)
+    loss = (1.0 - pt).pow(gamma) * logpt
+    if alpha is not None:
+        loss *= alpha * target + (1 - alpha) * (1 - target)
+    return loss.mean()
+
+
+class _SmpFocal:
+    def __init__(self, mode, alpha=None, gamma=2.0):
+        assert mode == "binary"
+        self.alpha, self.gamma = alpha, gamma
+
+    def __call__(self, y_pred, y_true):
+        return _smp_focal_loss_with_logits(y_pred.view(-1), y_true.view(-1), self.gamma, self.alpha)
+
+
+def _torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
+    p = torch.sigmoid(inputs)
+    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
+    p_t = p * targets + (1 - p) * (1 - targets)
+    loss = ce_loss * ((1 - p_t) ** gamma)
+    if alpha >= 0:
+        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
+        loss = alpha_t * loss
+    if reduction == "mean":
+        loss = loss.mean()
+    elif reduction == "sum":
+        loss = loss.sum()
+    return loss
+
+
+class _ArticleDice(torch.nn.Module):
+    def forward(self, input, target):
+        n = target.size(0)
+        smooth = 1
+        input_flat = input.view(n, -1)
+        target_flat = target.view(n, -1)
+        intersection = input_flat * target_flat
+        loss = 2 * (intersection.sum(1) + smooth) / (input_flat.sum(1) + target_flat.sum(1) + smooth)
+        return 1 - loss.sum() / n
+
+
+class _ArticleFocal(torch.nn.Module):
+    def __init__(self, gamma=0, alpha=None):
+        super().__init__()
+        self.gamma, self.alpha = gamma, alpha
+
+    def forward(self, input, target):
+        input = input.view(input.size(0), input.size(1), -1).transpose(1, 2).contiguous().view(-1, input.size(1))
+        target = target.view(-1, 1)
+        logpt = F.log_softmax(input, dim=1).gather(1, target).view(-1)
+        pt = logpt.exp()
+        if self.alpha is not None:
+            logpt = logpt * self.alpha.gather(0, target.data.view(-1))
+        return (-1 * (1 - pt) ** self.gamma * logpt).mean()
+
+
+# --------------------------------------------------------------------------
+# the namespace the calls are evaluated in
+# --------------------------------------------------------------------------
+
+
+def _namespace():
+    rng = np.random.default_rng(2026)
+    n, c, h, w = 2, 3, 4, 4
+    x = rng.normal(size=(n, c, h, w)) * 1.5
+    labels = rng.integers(0, c, size=(n, h, w))
+    labels[:, 0, :3] = [0, 1, 2]  # every class present in every sample
+    onehot = np.moveaxis(np.eye(c)[labels], -1, 1)
+    p = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    xb = rng.normal(size=(n, h, w)) * 1.5
+    tb = (rng.uniform(size=(n, h, w)) < 0.4).astype(np.float64)
+    pb = 1 / (1 + np.exp(-xb))
+    wts = [0.5, 1.0, 2.0]
+    a = rng.uniform(size=c)
+    ns = dict(
+        polyloss=polyloss, x=x, p=p, labels=labels, onehot=onehot, xb=xb, tb=tb, pb=pb, w=wts, a=a,
+        x_last=np.moveaxis(x, 1, -1), onehot_last=np.moveaxis(onehot, 1, -1),
+        X=torch.as_tensor(x), L=torch.as_tensor(labels), L1=torch.as_tensor(labels[:, None]),
+        OH=torch.as_tensor(onehot), XB=torch.as_tensor(xb), TB=torch.as_tensor(tb), PB=torch.as_tensor(pb),
+        W=torch.tensor(wts, dtype=torch.float64), A=torch.as_tensor(a),
+        smp=types.SimpleNamespace(losses=types.SimpleNamespace(
+            DiceLoss=_SmpDice, JaccardLoss=_SmpJaccard, TverskyLoss=_SmpTversky, FocalLoss=_SmpFocal)),
+        torchvision=types.SimpleNamespace(ops=types.SimpleNamespace(sigmoid_focal_loss=_torchvision_sigmoid_focal_loss)),
+        DiceLoss=_ArticleDice, FocalLoss=_ArticleFocal,
+    )
+    return ns
+
+
+REAL = {"MONAI": "monai", "Keras": "keras", "kornia": "kornia"}
+# float32 peers: MONAI's focal loss (input.float()) and Keras (floatx); MONAI's generalized
+# Dice computes its class weights in float32.
+RTOL = {"Keras": 1e-5}
+
+
+def _import(library):
+    if library == "MONAI":
+        import monai
+        import monai.losses
+
+        return {"monai": monai}
+    if library == "Keras":
+        os.environ.setdefault("KERAS_BACKEND", "numpy")
+        import keras
+
+        return {"keras": keras}
+    if library == "kornia":
+        import kornia
+        import kornia.losses
+
+        return {"kornia": kornia}
+    return {}
+
+
+def _value(v):
+    if hasattr(v, "detach"):
+        v = v.detach().numpy()
+    return np.asarray(v, dtype=np.float64)
+
+
+@pytest.mark.parametrize("row", CONVENTIONS, ids=[f"{r[0]}-{i}" for i, r in enumerate(CONVENTIONS)])
+def test_convention_row(row):
+    library, theirs, ours, note = row
+    assert note and theirs and ours
+    module = REAL.get(library)
+    if module is not None and importlib.util.find_spec(module) is None:
+        pytest.skip(f"{library} is not installed")
+    ns = _namespace()
+    ns.update(_import(library))
+    want = _value(eval(theirs, ns))
+    got = _value(eval(ours, ns))
+    rtol = RTOL.get(library, 1e-10)
+    if "FocalLoss(use_softmax" in theirs:
+        rtol = 1e-5
+    if "GeneralizedDiceLoss" in theirs:
+        rtol = 1e-6
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-7 if rtol > 1e-10 else 1e-12, err_msg=theirs)
+
+
+def test_rows_are_well_formed():
+    assert len(CONVENTIONS) >= 20
+    for row in CONVENTIONS:
+        assert len(row) == 4 and all(isinstance(s, str) and s for s in row)
+        assert row[2].startswith("polyloss.")

@@ -1,0 +1,305 @@
+"""Dice, Jaccard, Tversky and generalized Dice on the backend matrix: the article's numbers,
+shapes, options, errors, saturation, autodiff transforms and properties. Peers are in
+tests/parity/test_overlap_parity.py."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import polyloss
+
+OVERLAP = [polyloss.dice_loss, polyloss.jaccard_loss, polyloss.tversky_loss, polyloss.generalized_dice_loss]
+IDS = [f.__name__ for f in OVERLAP]
+
+ARTICLE_INPUT = [[[0.2656, 0.4492, 0.3135], [0.8917, 0.2472, 0.4546], [0.3573, 0.1485, 0.3700]],
+                 [[0.7022, 0.3999, 0.5945], [0.2945, 0.3459, 0.6240], [0.4438, 0.7022, 0.7051]]]
+ARTICLE_TARGET = [[[1., 0., 0.], [0., 0., 1.], [1., 0., 0.]],
+                  [[1., 0., 1.], [1., 1., 1.], [0., 1., 1.]]]
+
+
+def _article_numpy(p, t):
+    """The article's DiceLoss in NumPy: per sample ``2(I + 1)/(P + T + 1)``, mean, ``1 -``."""
+    n = t.shape[0]
+    p, t = p.reshape(n, -1), t.reshape(n, -1)
+    return 1 - np.sum(2 * ((p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)) / n
+
+
+@pytest.mark.parametrize("batched, printed", [(False, 0.3351), (True, 0.3738)])
+def test_dice_reproduces_the_article(backend, batched, printed):
+    p, t = np.asarray(ARTICLE_INPUT), np.asarray(ARTICLE_TARGET)
+    if batched:
+        p, t = p[None], t[None]
+    got = float(backend.to_numpy(polyloss.dice_loss(backend.asarray(p), backend.asarray(t),
+                                                     smooth_nr=2.0, smooth_dr=1.0)))
+    np.testing.assert_allclose(got, _article_numpy(p, t), rtol=backend.rtol, atol=backend.atol)
+    assert round(got, 4) == printed
+    obj = polyloss.DiceLoss(smooth_nr=2.0, smooth_dr=1.0)
+    assert float(backend.to_numpy(obj(backend.asarray(p), backend.asarray(t)))) == pytest.approx(got)
+
+
+def _seg(seed=0, n=2, c=3, h=4, w=3):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, c, h, w))
+    t = rng.integers(0, c, size=(n, h, w))
+    return x, t
+
+
+def _np_sums(p, t, axes):
+    return (p * t).sum(axes), p.sum(axes), t.sum(axes)
+
+
+@pytest.mark.parametrize("fn", OVERLAP, ids=IDS)
+def test_class_map_equals_one_hot_and_channel_last(backend, fn):
+    x, t = _seg()
+    onehot = np.moveaxis(np.eye(3)[t], -1, 1)
+    kw = dict(axis=1, activation="softmax", reduction="none")
+    a = backend.to_numpy(fn(backend.asarray(x), backend.asarray(t), **kw))
+    b = backend.to_numpy(fn(backend.asarray(x), backend.asarray(onehot), **kw))
+    kw["axis"] = -1
+    c = backend.to_numpy(fn(backend.asarray(np.moveaxis(x, 1, -1)), backend.asarray(t), **kw))
+    np.testing.assert_allclose(a, b, rtol=backend.rtol, atol=backend.atol)
+    np.testing.assert_allclose(a, c, rtol=backend.rtol, atol=backend.atol)
+
+
+def test_dice_against_numpy_formula_and_shapes(backend):
+    x, t = _seg(1)
+    onehot = np.moveaxis(np.eye(3)[t], -1, 1)
+    p = np.exp(x) / np.exp(x).sum(1, keepdims=True)
+    i, ps, ts = _np_sums(p ** 1, onehot, (2, 3))
+    want = 1 - (2 * i + 0.5) / (ps + ts + 1.5)
+    xs, tb = backend.asarray(x), backend.asarray(t)
+    kw = dict(axis=1, activation="softmax", smooth_nr=0.5, smooth_dr=1.5)
+    np.testing.assert_allclose(backend.to_numpy(polyloss.dice_loss(xs, tb, reduction="none", **kw)), want,
+                               rtol=backend.rtol, atol=backend.atol)
+    w = np.array([1.0, 2.0, 0.5])
+    got = polyloss.dice_loss(xs, tb, weight=w, **kw)
+    np.testing.assert_allclose(backend.to_numpy(got), (want * w).sum() / (2 * w.sum()), rtol=backend.rtol)
+    # batch=True: (C,); axis=None: (N,), batch: 0-d
+    assert tuple(polyloss.dice_loss(xs, tb, batch=True, reduction="none", **kw).shape) == (3,)
+    pb = backend.asarray(p[:, 0])
+    assert tuple(polyloss.dice_loss(pb, pb, reduction="none").shape) == (2,)
+    assert tuple(polyloss.dice_loss(pb, pb, batch=True, reduction="none").shape) == ()
+    assert tuple(polyloss.generalized_dice_loss(xs, tb, axis=1, reduction="none").shape) == (2,)
+    # squared
+    i2, p2, t2 = (p * onehot).sum((2, 3)), (p * p).sum((2, 3)), onehot.sum((2, 3))
+    got = polyloss.dice_loss(xs, tb, axis=1, activation="softmax", squared=True, reduction="none")
+    np.testing.assert_allclose(backend.to_numpy(got), 1 - (2 * i2 + 1) / (p2 + t2 + 1), rtol=backend.rtol)
+
+
+def test_ignore_index_removes_pixels(backend):
+    """Ignored pixels count in neither sum: equal to the loss on the kept pixels only."""
+    x, t = _seg(2, h=4, w=4)
+    t_ign = t.copy()
+    t_ign[:, :, 2:] = 255
+    for fn in OVERLAP:
+        got = fn(backend.asarray(x), backend.asarray(t_ign), axis=1, activation="softmax", ignore_index=255,
+                 reduction="none")
+        want = fn(x[..., :2], t[..., :2], axis=1, activation="softmax", reduction="none")
+        np.testing.assert_allclose(backend.to_numpy(got), want, rtol=backend.rtol * 10, atol=backend.atol)
+    # axis=None: a float map with the ignore value
+    p = 1 / (1 + np.exp(-x[:, 0]))
+    tb = (t > 0).astype(np.float64)
+    tb_ign = tb.copy()
+    tb_ign[:, 3] = -1
+    got = polyloss.dice_loss(backend.asarray(p), backend.asarray(tb_ign), ignore_index=-1, reduction="none")
+    want = polyloss.dice_loss(p[:, :3], tb[:, :3], reduction="none")
+    np.testing.assert_allclose(backend.to_numpy(got), want, rtol=backend.rtol, atol=backend.atol)
+
+
+def test_every_pixel_ignored_is_finite(backend):
+    x, t = _seg(3)
+    t[:] = -100
+    for fn in OVERLAP:
+        out = fn(backend.asarray(x), backend.asarray(t), axis=1, activation="softmax", ignore_index=-100,
+                 smooth_nr=0.0, smooth_dr=0.0)
+        assert np.isfinite(backend.to_numpy(out)).all()
+
+
+# --------------------------------------------------------------------------
+# errors (SPEC §4)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", OVERLAP, ids=IDS)
+def test_bad_options_raise(backend, fn):
+    x, t = _seg()
+    xs, ts = backend.asarray(x), backend.asarray(t)
+    with pytest.raises(ValueError, match="activation"):
+        fn(xs, ts, axis=1, activation="relu")
+    with pytest.raises(ValueError, match="smooth_nr"):
+        fn(xs, ts, axis=1, smooth_nr=-1.0)
+    with pytest.raises(ValueError, match="smooth_dr"):
+        fn(xs, ts, axis=1, smooth_dr=-1e-5)
+    with pytest.raises(ValueError, match="reduction"):
+        fn(xs, ts, axis=1, reduction="batchmean")
+    with pytest.raises(ValueError, match="weight"):
+        fn(xs, ts, axis=1, weight=[1.0, 2.0])
+    with pytest.raises(ValueError, match="weight"):  # length C - 1 after include_background=False
+        fn(xs, ts, axis=1, weight=[1.0, 2.0, 3.0], include_background=False)
+    bad = t.copy()
+    bad[0, 0, 0] = 5
+    if backend.library == "dask":  # lazy: nothing is read, the loss is NaN instead
+        assert np.isnan(backend.to_numpy(fn(xs, backend.asarray(bad), axis=1)))
+    else:
+        with pytest.raises(ValueError, match="5"):
+            fn(xs, backend.asarray(bad), axis=1)
+    with pytest.raises(TypeError, match="integer"):
+        fn(xs, backend.asarray(t.astype(np.float64)), axis=1)
+    with pytest.raises(ValueError, match="shape"):
+        fn(xs, backend.asarray(t[:, :2]), axis=1)
+    with pytest.raises(TypeError):
+        fn(backend.asarray(t), ts, axis=1)
+    with pytest.raises(TypeError, match="target"):
+        fn(xs, [0, 1], axis=1)
+    with pytest.raises(ValueError, match="softmax"):
+        fn(xs[:, 0, ...], backend.asarray(x[:, 0]), activation="softmax")
+    with pytest.raises(ValueError, match="batch axis"):
+        fn(xs, backend.asarray(x), axis=0)
+
+
+def test_loss_specific_bad_options(backend):
+    x, t = _seg()
+    xs, ts = backend.asarray(x), backend.asarray(t)
+    with pytest.raises(ValueError, match="w_type"):
+        polyloss.generalized_dice_loss(xs, ts, axis=1, w_type="cubic")
+    for name in ("alpha", "beta", "gamma"):
+        with pytest.raises(ValueError, match=name):
+            polyloss.tversky_loss(xs, ts, axis=1, **{name: -0.1})
+
+
+# --------------------------------------------------------------------------
+# saturation, autodiff
+# --------------------------------------------------------------------------
+
+
+def _saturated(c=3):
+    x = np.full((2, c, 2, 2), -1e4)
+    t = np.array([[[0, 1], [2, 2]], [[1, 1], [0, 2]]]) % c
+    x[:, 0] = 1e4  # class 0 certain everywhere: right on some pixels, wrong on others
+    return x, t
+
+
+@pytest.mark.parametrize("fn", OVERLAP, ids=IDS)
+@pytest.mark.parametrize("activation", ["softmax", "sigmoid"])
+def test_finite_gradient_at_saturation(backend, fn, activation):
+    if not backend.has_grad:
+        pytest.skip(f"{backend} has no autodiff")
+    x, t = _saturated()
+    ts = backend.asarray(t)
+    gammas = [0.0, 0.5, 1.0, 2.0, 5.0] if fn is polyloss.tversky_loss else [None]
+    for gamma in gammas:
+        extra = {} if gamma is None else {"gamma": gamma}
+        for smooth in (0.0, 1.0):
+            value, grad = backend.value_and_grad(
+                lambda a, e=extra, s=smooth: fn(a, ts, axis=1, activation=activation, smooth_nr=s, smooth_dr=s, **e),
+                x,
+            )
+            assert np.isfinite(value).all() and np.isfinite(grad).all(), (gamma, smooth)
+
+
+def test_finite_gradient_with_probabilities_0_and_1(backend):
+    if not backend.has_grad:
+        pytest.skip(f"{backend} has no autodiff")
+    p = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    t = backend.asarray(np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]))
+    for fn in OVERLAP:
+        for gamma in ([0.0, 0.5, 2.0] if fn is polyloss.tversky_loss else [None]):
+            extra = {} if gamma is None else {"gamma": gamma}
+            value, grad = backend.value_and_grad(lambda a, e=extra, fn=fn: fn(a, t, smooth_nr=0.0, smooth_dr=0.0, **e), p)
+            assert np.isfinite(value).all() and np.isfinite(grad).all()
+
+
+needs_torch = pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs jax")
+
+
+@needs_torch
+@pytest.mark.parametrize("fn, extra", [(polyloss.dice_loss, {}), (polyloss.tversky_loss, {"gamma": 1.5}),
+                                       (polyloss.jaccard_loss, {"squared": True}),
+                                       (polyloss.generalized_dice_loss, {"w_type": "simple"})],
+                         ids=["dice", "tversky", "jaccard", "gdl"])
+def test_torch_gradcheck(fn, extra):
+    import torch
+
+    x, t = _seg(4, h=2, w=2)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tt = torch.tensor(t)
+    assert torch.autograd.gradcheck(lambda a: fn(a, tt, axis=1, activation="softmax", **extra), (xt,))
+
+
+@needs_jax
+def test_jax_jit_grad_vmap():
+    import jax
+    import jax.numpy as jnp
+
+    x, t = _seg(5)
+    xs = jnp.asarray(x, dtype=jnp.float32)
+    ts = jnp.asarray(t)
+    for fn in OVERLAP:
+        f = lambda a, b, fn=fn: fn(a, b, axis=1, activation="softmax")  # noqa: E731
+        eager = f(xs, ts)
+        np.testing.assert_allclose(jax.jit(f)(xs, ts), eager, rtol=1e-5)
+        g = jax.grad(f)(xs, ts)
+        assert np.isfinite(np.asarray(g)).all()
+        stacked = jax.vmap(f)(jnp.stack([xs, xs * 2]), jnp.stack([ts, ts]))
+        np.testing.assert_allclose(stacked[0], eager, rtol=1e-5)
+        np.testing.assert_allclose(stacked[1], f(xs * 2, ts), rtol=1e-5)
+        obj = polyloss.DiceLoss(axis=1, activation="softmax")
+        np.testing.assert_allclose(jax.jit(lambda a, b, obj=obj: obj(a, b))(xs, ts), polyloss.dice_loss(xs, ts, axis=1, activation="softmax"),
+                                   rtol=1e-5)
+    # an out-of-range class under tracing is NaN, not a finite number
+    bad = ts.at[0, 0, 0].set(7)
+    assert np.isnan(float(jax.jit(lambda a, b: polyloss.dice_loss(a, b, axis=1))(xs, bad)))
+
+
+@needs_torch
+@pytest.mark.slow  # 15-30 s of compilation
+def test_torch_compile_fullgraph():
+    import torch
+
+    x, t = _seg(6)
+    xt, tt = torch.tensor(x, dtype=torch.float32), torch.tensor(t)
+    for fn in (polyloss.dice_loss, polyloss.generalized_dice_loss):
+        f = lambda a, b, fn=fn: fn(a, b, axis=1, activation="softmax", ignore_index=-100)  # noqa: E731
+        compiled = torch.compile(f, fullgraph=True)
+        torch.testing.assert_close(compiled(xt, tt), f(xt, tt))
+        bad = tt.clone()
+        bad[0, 0, 0] = 9
+        assert torch.isnan(compiled(xt, bad))
+
+
+# --------------------------------------------------------------------------
+# properties
+# --------------------------------------------------------------------------
+
+probs = arrays(np.float64, (2, 3, 4), elements=st.floats(0.0, 1.0))
+smooth = st.floats(0.0, 10.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=probs, t=probs, s=smooth, extra=st.floats(0.0, 5.0), squared=st.booleans(), batch=st.booleans())
+def test_dice_properties(p, t, s, extra, squared, batch):
+    kw = dict(axis=1, squared=squared, batch=batch, reduction="none")
+    d = polyloss.dice_loss(p, t, smooth_nr=s, smooth_dr=s + extra, **kw)
+    assert np.all(d >= -1e-12) and np.all(d <= 1 + 1e-12)
+    j = polyloss.jaccard_loss(p, t, smooth_nr=s, smooth_dr=s + extra, **kw)
+    assert np.all(j >= d - 1e-12)
+    if not squared:
+        tv = polyloss.tversky_loss(p, t, alpha=0.5, beta=0.5, smooth_nr=s / 2, smooth_dr=(s + extra) / 2, **kw)
+        np.testing.assert_allclose(tv, d, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(labels=arrays(np.int64, (2, 5), elements=st.integers(0, 2)), s=smooth, squared=st.booleans(),
+       batch=st.booleans())
+def test_perfect_prediction_is_zero(labels, s, squared, batch):
+    onehot = np.moveaxis(np.eye(3)[labels], -1, 1)
+    for fn in OVERLAP:
+        out = fn(onehot, labels, axis=1, smooth_nr=s, smooth_dr=s, squared=squared, batch=batch, reduction="none")
+        np.testing.assert_allclose(out, 0.0, atol=1e-12)
