@@ -19,6 +19,7 @@ from ._array import (
     native,
     option_array,
     shifted_logsumexp,
+    softplus,
     take_1d,
     take_class,
     to_output,
@@ -315,10 +316,8 @@ def cross_entropy(
     xp, x, target, ax, num_classes, probabilities, w = _class_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=True
     )
-    fast = native(xp, "cross_entropy")
+    fast = native(xp, "cross_entropy")  # natives validate class indices themselves
     if fast is not None:
-        if not probabilities:
-            check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
         out = fast(x, target, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing,
                    axis=ax, reduction=reduction)
         if out is not NotImplemented:
@@ -468,9 +467,8 @@ def nll_loss(
     xp, x, target, ax, num_classes, _, w = _class_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=False
     )
-    fast = native(xp, "nll_loss")
+    fast = native(xp, "nll_loss")  # natives validate class indices themselves
     if fast is not None:
-        check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
         out = fast(x, target, weight=w, ignore_index=ignore_index, axis=ax, reduction=reduction)
         if out is not NotImplemented:
             return to_output(xp, out, input)
@@ -544,13 +542,13 @@ def binary_cross_entropy(
     xp, p, y = _binary_args(input, target, reduction)
     w = option_array(xp, weight, like=p, name="weight")
     check_broadcastable("weight", w, tuple(p.shape))
-    if is_eager(xp, p) and bool(xp.any((p < 0.0) | (p > 1.0) | (p != p))):
-        raise ValueError("input of binary_cross_entropy must hold probabilities in [0, 1]")
-    fast = native(xp, "binary_cross_entropy")
+    fast = native(xp, "binary_cross_entropy")  # natives validate the probabilities themselves
     if fast is not None:
         out = fast(p, y, weight=w, reduction=reduction)
         if out is not NotImplemented:
             return to_output(xp, out, input)
+    if is_eager(xp, p) and bool(xp.any((p < 0.0) | (p > 1.0) | (p != p))):
+        raise ValueError("input of binary_cross_entropy must hold probabilities in [0, 1]")
     loss = (y - 1.0) * log1m_clamped(xp, p, -100.0) - y * log_clamped(xp, p, -100.0)
     return reduce(xp, loss, reduction, weight=w, divisor=float(_numel(tuple(p.shape))), dtype=input.dtype)
 
@@ -627,8 +625,7 @@ def binary_cross_entropy_with_logits(
             return to_output(xp, out, input)
     if label_smoothing:
         y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    # softplus(-x) as torch writes it (its native softplus cuts off at |x| > 20)
-    sp = xp.clip(-x, min=0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+    sp = softplus(xp, -x)
     if pw is not None:
         sp = (1.0 + (pw - 1.0) * y) * sp
     loss = (1.0 - y) * x + sp

@@ -23,9 +23,11 @@ from ._array import (
     integer_dtype_check,
     log_sigmoid,
     log_softmax,
+    native,
     option_array,
     softplus,
     take_class,
+    to_output,
 )
 from ._checks import (
     check_class_indices,
@@ -192,10 +194,10 @@ def focal_loss(
 # --------------------------------------------------------------------------
 
 
-def _sigmoid_focal_terms(
+def _sigmoid_focal_args(
     input: Array, target: Array, gamma: float, alpha: float | None, reduction: str
 ) -> tuple[Namespace, Array, Array]:
-    """Namespace, the alpha-weighted focal element loss and ``q = 1 - p_t``."""
+    """Validate a sigmoid focal call; namespace, logits and labels in the compute dtype."""
     xp = array_namespace(input=input, target=target)
     dtype = compute_dtype(xp, input)
     check_reduction(reduction)
@@ -204,15 +206,20 @@ def _sigmoid_focal_terms(
         check_in_interval("alpha", alpha, 0.0, 1.0)
     check_same_shape(input, target)
     check_nonempty(input)
-    x = as_compute_dtype(xp, input, dtype)
-    t = as_compute_dtype(xp, target, dtype)
+    return xp, as_compute_dtype(xp, input, dtype), as_compute_dtype(xp, target, dtype)
+
+
+def _sigmoid_focal_terms(
+    xp: Namespace, x: Array, t: Array, gamma: float, alpha: float | None
+) -> tuple[Array, Array]:
+    """The alpha-weighted focal element loss and ``q = 1 - p_t``."""
     ce = softplus(xp, x) - x * t  # binary cross-entropy with logits
     # 1 - p_t = sigmoid(x)(1 - t) + sigmoid(-x) t: a sum of non-negative terms, no cancellation
     q = xp.exp(log_sigmoid(xp, x)) * (1.0 - t) + xp.exp(log_sigmoid(xp, -x)) * t
     loss = ce * _power_of(xp, q, gamma)
     if alpha is not None:
         loss = loss * (alpha * t + (1.0 - alpha) * (1.0 - t))
-    return xp, loss, q
+    return loss, q
 
 
 _SIGMOID_EXAMPLE = Example(input=uniform((4, 5), seed=61), target=binary((4, 5), seed=62))
@@ -270,7 +277,13 @@ def sigmoid_focal_loss(
     >>> polyloss.sigmoid_focal_loss(x, np.array([1.0, 0.0, 0.0]), reduction="none").round(6)
     array([0.000451, 0.016994, 0.283059])
     """
-    xp, loss, _ = _sigmoid_focal_terms(input, target, gamma, alpha, reduction)
+    xp, x, t = _sigmoid_focal_args(input, target, gamma, alpha, reduction)
+    fast = native(xp, "sigmoid_focal_loss")
+    if fast is not None:
+        out = fast(x, t, gamma=gamma, alpha=alpha, reduction=reduction)
+        if out is not NotImplemented:
+            return to_output(xp, out, input)
+    loss, _ = _sigmoid_focal_terms(xp, x, t, gamma, alpha)
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
 
@@ -339,7 +352,8 @@ def poly1_focal_loss(
         or not math.isfinite(epsilon)
     ):
         raise ValueError(f"epsilon must be a finite number; got {epsilon!r}")
-    xp, loss, q = _sigmoid_focal_terms(input, target, gamma, alpha, reduction)
+    xp, x, t = _sigmoid_focal_args(input, target, gamma, alpha, reduction)
+    loss, q = _sigmoid_focal_terms(xp, x, t, gamma, alpha)
     loss = loss + epsilon * (q * _power_of(xp, q, gamma))
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
