@@ -7,8 +7,12 @@ been seen.
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
+import sys
+from typing import Any
+
+# Imported only once jax itself is (see polyloss._array.native): never imports it.
+jax: Any = sys.modules["jax"]
+jnp: Any = jax.numpy
 
 
 def stop_gradient(x: jax.Array) -> jax.Array:

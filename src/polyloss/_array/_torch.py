@@ -24,9 +24,12 @@ generic path. In particular:
 from __future__ import annotations
 
 import math
+import sys
+from typing import Any
 
-import torch
-import torch.nn.functional as F
+# Imported only once torch itself is (see polyloss._array.native): never imports it.
+torch: Any = sys.modules["torch"]
+F: Any = torch.nn.functional
 
 _nn = torch._C._nn
 _REDUCTION = {"none": 0, "mean": 1, "sum": 2}
