@@ -8,6 +8,7 @@ the build, the curve falls back to its closed form and the figure says so.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -263,22 +264,13 @@ def poly1_figure(path: Path, logger: Any) -> None:
 
 
 def _benchmark_rows(data: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    if isinstance(data, list):
-        return [r for r in data if isinstance(r, dict) and "ratio" in r], {}
-    if isinstance(data, dict):
-        meta = {k: v for k, v in data.items() if not isinstance(v, list)}
-        for key in ("results", "rows", "cases", "data"):
-            if isinstance(data.get(key), list):
-                return [r for r in data[key] if isinstance(r, dict) and "ratio" in r], meta
-        for value in data.values():
-            if (
-                isinstance(value, list)
-                and value
-                and isinstance(value[0], dict)
-                and "ratio" in value[0]
-            ):
-                return value, meta
-    return [], {}
+    """The rows and metadata of benchmarks/cpu-results.json (written by benchmarks/run.py)."""
+    return list(data.get("results", [])), dict(data.get("metadata", {}))
+
+
+def _elements(size: str) -> int:
+    """'4096x1000' -> 4096000."""
+    return math.prod(int(d) for d in str(size).split("x") if d.isdigit())
 
 
 def benchmark_figure(path: Path, root: Path, logger: Any) -> None:
@@ -311,7 +303,7 @@ def benchmark_figure(path: Path, root: Path, logger: Any) -> None:
             str(r.get("backend")),
             str(r.get("case")),
             str(r.get("mode")),
-            float(r.get("size") or 0),
+            _elements(r.get("size", "")),
         ),
     )
     labels = [
@@ -331,9 +323,6 @@ def benchmark_figure(path: Path, root: Path, logger: Any) -> None:
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlabel("polyloss time / native peer time  (< 1: polyloss faster)")
-    for nested in ("metadata", "meta", "environment"):
-        if isinstance(meta.get(nested), dict):
-            meta = {**meta, **meta[nested]}
     title = "CPU benchmark"
     for key in ("machine", "cpu", "date", "torch", "jax", "numpy"):
         if key in meta and isinstance(meta[key], (str, int, float)):

@@ -26,6 +26,7 @@ from ._array import (
     native,
     option_array,
     softplus,
+    take_1d,
     take_class,
     to_output,
 )
@@ -181,10 +182,7 @@ def focal_loss(
     a = option_array(xp, alpha, like=x, name="alpha")
     if a is not None:
         check_option_shape("alpha", a, (num_classes,))
-        shape = [1] * x.ndim
-        shape[cax] = num_classes
-        a = xp.broadcast_to(xp.reshape(a, tuple(shape)), x.shape)
-        loss = loss * take_class(xp, a, index, axis=cax)
+        loss = loss * take_1d(xp, a, index)  # alpha[target], not broadcast to the input's shape
     loss = xp.where(invalid, float("nan"), loss)  # out of range under tracing: NaN
     return reduce(xp, loss, reduction, mask=keep, dtype=input.dtype)
 
