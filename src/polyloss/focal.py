@@ -21,10 +21,12 @@ from ._array import (
     class_axis,
     compute_dtype,
     integer_dtype_check,
+    log1mexp,
     log_sigmoid,
     log_softmax,
     native,
     option_array,
+    power,
     softplus,
     take_1d,
     take_class,
@@ -52,17 +54,6 @@ __all__ = [
     "sigmoid_focal_loss",
 ]
 
-_LOG_HALF = -math.log(2.0)
-
-
-def _log1mexp(xp: Namespace, a: Array) -> Array:
-    """``log(1 - exp(a))`` for ``a < 0`` (Mächler's two branches, each fed only its own range)."""
-    near = a > _LOG_HALF
-    a_near = xp.where(near, a, -1.0)
-    a_far = xp.where(near, _LOG_HALF - 1.0, a)
-    return xp.where(near, xp.log(-xp.expm1(a_near)), xp.log1p(-xp.exp(a_far)))
-
-
 def _modulator_from_log_pt(xp: Namespace, log_pt: Array, gamma: float) -> Array:
     """``(1 - p_t) ** gamma`` from ``log p_t``, finite in value and gradient for ``gamma >= 0``.
 
@@ -73,17 +64,8 @@ def _modulator_from_log_pt(xp: Namespace, log_pt: Array, gamma: float) -> Array:
         return xp.ones_like(log_pt)
     tiny = float(xp.finfo(log_pt.dtype).smallest_normal)
     saturated = log_pt > -tiny
-    log_q = _log1mexp(xp, xp.where(saturated, -1.0, log_pt))
+    log_q = log1mexp(xp, xp.where(saturated, -1.0, log_pt))
     return xp.where(saturated, 0.0, xp.exp(gamma * log_q))
-
-
-def _power_of(xp: Namespace, q: Array, gamma: float) -> Array:
-    """``q ** gamma`` for ``0 <= q <= 1``, finite in value and gradient for ``gamma >= 0``."""
-    if gamma == 0:
-        return xp.ones_like(q)
-    tiny = float(xp.finfo(q.dtype).smallest_normal)
-    positive = q >= tiny
-    return xp.where(positive, xp.exp(gamma * xp.log(xp.where(positive, q, 1.0))), 0.0)
 
 
 # --------------------------------------------------------------------------
@@ -214,7 +196,7 @@ def _sigmoid_focal_terms(
     ce = softplus(xp, x) - x * t  # binary cross-entropy with logits
     # 1 - p_t = sigmoid(x)(1 - t) + sigmoid(-x) t: a sum of non-negative terms, no cancellation
     q = xp.exp(log_sigmoid(xp, x)) * (1.0 - t) + xp.exp(log_sigmoid(xp, -x)) * t
-    loss = ce * _power_of(xp, q, gamma)
+    loss = ce * power(xp, q, gamma)
     if alpha is not None:
         loss = loss * (alpha * t + (1.0 - alpha) * (1.0 - t))
     return loss, q
@@ -352,7 +334,7 @@ def poly1_focal_loss(
         raise ValueError(f"epsilon must be a finite number; got {epsilon!r}")
     xp, x, t = _sigmoid_focal_args(input, target, gamma, alpha, reduction)
     loss, q = _sigmoid_focal_terms(xp, x, t, gamma, alpha)
-    loss = loss + epsilon * (q * _power_of(xp, q, gamma))
+    loss = loss + epsilon * (q * power(xp, q, gamma))
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
 

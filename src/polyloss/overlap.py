@@ -21,16 +21,17 @@ from typing import Any
 from ._array import (
     Array,
     Namespace,
-    device_of,
     array_namespace,
     as_compute_dtype,
     class_axis,
     compute_dtype,
+    device_of,
     integer_dtype_check,
     log_sigmoid,
     log_softmax,
     one_hot,
     option_array,
+    power,
 )
 from ._checks import (
     check_choice,
@@ -73,18 +74,6 @@ def _ratio(xp: Namespace, numerator: Array, denominator: Array) -> Array:
     """
     nonzero = denominator != 0
     return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), 1.0)
-
-
-def _power(xp: Namespace, base: Array, gamma: float) -> Array:
-    """``base ** gamma`` for ``base >= 0``, with finite value and gradient at 0 for any gamma.
-
-    ``gamma == 1`` returns `base` itself; negative bases count as 0 otherwise.
-    """
-    if gamma == 1:
-        return base
-    positive = base > 0
-    safe = xp.where(positive, base, 1.0)
-    return xp.where(positive, xp.exp(gamma * xp.log(safe)), 1.0 if gamma == 0 else 0.0)
 
 
 def _activate(xp: Namespace, x: Array, activation: str | None, axis: int | None) -> Array:
@@ -498,7 +487,7 @@ def tversky_loss(
         smooth_dr=smooth_dr,
     )
     index = _ratio(xp, i + smooth_nr, i + alpha * (p - i) + beta * (t - i) + smooth_dr)
-    loss = _power(xp, 1.0 - index, gamma)
+    loss = power(xp, 1.0 - index, gamma)
     return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
 
 

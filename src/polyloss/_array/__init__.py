@@ -32,6 +32,7 @@ __all__ = [
     "device_of",
     "integer_dtype_check",
     "is_eager",
+    "log1mexp",
     "log_clamped",
     "log_sigmoid",
     "log_softmax",
@@ -39,6 +40,7 @@ __all__ = [
     "native",
     "one_hot",
     "option_array",
+    "power",
     "softplus",
     "stop_gradient",
     "take_class",
@@ -424,6 +426,33 @@ def softplus(xp: Namespace, x: Array) -> Array:
 def log_sigmoid(xp: Namespace, x: Array) -> Array:
     """``log(sigmoid(x)) = -softplus(-x)``."""
     return -softplus(xp, -x)
+
+
+def power(xp: Namespace, base: Array, exponent: float) -> Array:
+    """``base ** exponent`` for ``exponent >= 0``, finite in value and gradient everywhere.
+
+    The naive power has an infinite derivative at 0 for ``exponent < 1`` (and NaN
+    after the chain rule's ``inf * 0``). Here a base below the dtype's smallest
+    normal number, or negative, gives 0 (1 for ``exponent == 0``) with a zero
+    gradient (double ``where``); ``exponent == 1`` returns `base` unchanged.
+    """
+    if exponent == 1:
+        return base
+    positive = base >= float(xp.finfo(base.dtype).smallest_normal)
+    powered = xp.exp(exponent * xp.log(xp.where(positive, base, 1.0)))
+    return xp.where(positive, powered, 1.0 if exponent == 0 else 0.0)
+
+
+def log1mexp(xp: Namespace, a: Array) -> Array:
+    """``log(1 - exp(a))`` for ``a < 0``, accurate on both sides of ``-log 2`` (Mächler's
+    two branches, each fed only its own range so that neither branch's gradient is NaN)."""
+    near = a > _MINUS_LOG_2
+    a_near = xp.where(near, a, -1.0)
+    a_far = xp.where(near, _MINUS_LOG_2 - 1.0, a)
+    return xp.where(near, xp.log(-xp.expm1(a_near)), xp.log1p(-xp.exp(a_far)))
+
+
+_MINUS_LOG_2 = -0.6931471805599453
 
 
 def one_hot(xp: Namespace, labels: Array, num_classes: int, *, axis: int, dtype: Any) -> Array:
