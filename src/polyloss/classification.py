@@ -12,6 +12,7 @@ from ._array import (
     as_compute_dtype,
     class_axis,
     compute_dtype,
+    dtype_kind,
     integer_dtype_check,
     is_eager,
     log1m_clamped,
@@ -96,8 +97,9 @@ def _class_args(
     check_nonempty(input)
     num_classes = input.shape[ax]
     probabilities = False
-    if xp.isdtype(target.dtype, "real floating"):
-        if allow_probabilities and tuple(target.shape) == tuple(input.shape):
+    target_kind = dtype_kind(xp, target.dtype)
+    if target_kind == "real floating":
+        if allow_probabilities and target.shape == input.shape:
             probabilities = True
         elif target.ndim == input.ndim - 1 or not allow_probabilities:
             raise TypeError(
@@ -114,8 +116,9 @@ def _class_args(
                 f"its shape without the class axis (class indices); got target.shape={tuple(target.shape)}"
             )
     else:
-        integer_dtype_check(xp, target, "target")
-        expected = tuple(d for i, d in enumerate(input.shape) if i != ax)
+        if target_kind != "integral":
+            raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
+        expected = tuple(input.shape[:ax]) + tuple(input.shape[ax + 1 :])
         if tuple(target.shape) != expected:
             raise ValueError(
                 f"target of class indices must have the input's shape without the class axis "

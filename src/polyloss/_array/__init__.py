@@ -30,6 +30,7 @@ __all__ = [
     "class_axis",
     "compute_dtype",
     "device_of",
+    "dtype_kind",
     "integer_dtype_check",
     "is_eager",
     "log1mexp",
@@ -247,9 +248,25 @@ def to_output(xp: Namespace, value: Array, like: Array) -> Array:
     return value if value.dtype == like.dtype else xp.astype(value, like.dtype)
 
 
+def dtype_kind(xp: Namespace, dtype: Any) -> str:
+    """``"real floating"``, ``"integral"``, ``"bool"`` or ``"other"``, cached per dtype
+    (``isdtype`` costs over a microsecond a call through array-api-compat)."""
+    key = (id(xp), dtype)
+    try:
+        return _DTYPE_KIND[key]
+    except KeyError:
+        pass
+    kind = next((k for k in ("real floating", "integral", "bool") if xp.isdtype(dtype, k)), "other")
+    _DTYPE_KIND[key] = kind
+    return kind
+
+
+_DTYPE_KIND: dict[tuple[int, Any], str] = {}
+
+
 def integer_dtype_check(xp: Namespace, x: Array, name: str) -> None:
     """Raise TypeError unless `x` holds integers (class indices)."""
-    if not xp.isdtype(x.dtype, "integral"):
+    if dtype_kind(xp, x.dtype) != "integral":
         raise TypeError(f"{name} must hold integer class indices, got dtype {x.dtype}")
 
 
