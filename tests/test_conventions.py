@@ -25,6 +25,8 @@ from polyloss._conventions import CONVENTIONS
 
 pytestmark = pytest.mark.parity
 torch = pytest.importorskip("torch")
+from references import ArticleDiceLoss, ArticleFocalLoss, torchvision_sigmoid_focal_loss  # noqa: E402
+
 F = torch.nn.functional
 
 
@@ -100,47 +102,6 @@ class _SmpFocal:
         return _smp_focal_loss_with_logits(y_pred.view(-1), y_true.view(-1), self.gamma, self.alpha)
 
 
-def _torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss
-
-
-class _ArticleDice(torch.nn.Module):
-    def forward(self, input, target):
-        n = target.size(0)
-        smooth = 1
-        input_flat = input.view(n, -1)
-        target_flat = target.view(n, -1)
-        intersection = input_flat * target_flat
-        loss = 2 * (intersection.sum(1) + smooth) / (input_flat.sum(1) + target_flat.sum(1) + smooth)
-        return 1 - loss.sum() / n
-
-
-class _ArticleFocal(torch.nn.Module):
-    def __init__(self, gamma=0, alpha=None):
-        super().__init__()
-        self.gamma, self.alpha = gamma, alpha
-
-    def forward(self, input, target):
-        input = input.view(input.size(0), input.size(1), -1).transpose(1, 2).contiguous().view(-1, input.size(1))
-        target = target.view(-1, 1)
-        logpt = F.log_softmax(input, dim=1).gather(1, target).view(-1)
-        pt = logpt.exp()
-        if self.alpha is not None:
-            logpt = logpt * self.alpha.gather(0, target.data.view(-1))
-        return (-1 * (1 - pt) ** self.gamma * logpt).mean()
-
-
 # --------------------------------------------------------------------------
 # the namespace the calls are evaluated in
 # --------------------------------------------------------------------------
@@ -167,8 +128,8 @@ def _namespace():
         W=torch.tensor(wts, dtype=torch.float64), A=torch.as_tensor(a),
         smp=types.SimpleNamespace(losses=types.SimpleNamespace(
             DiceLoss=_SmpDice, JaccardLoss=_SmpJaccard, TverskyLoss=_SmpTversky, FocalLoss=_SmpFocal)),
-        torchvision=types.SimpleNamespace(ops=types.SimpleNamespace(sigmoid_focal_loss=_torchvision_sigmoid_focal_loss)),
-        DiceLoss=_ArticleDice, FocalLoss=_ArticleFocal,
+        torchvision=types.SimpleNamespace(ops=types.SimpleNamespace(sigmoid_focal_loss=torchvision_sigmoid_focal_loss)),
+        DiceLoss=ArticleDiceLoss, FocalLoss=ArticleFocalLoss,
     )
     return ns
 

@@ -12,42 +12,12 @@ import polyloss
 pytestmark = pytest.mark.parity
 torch = pytest.importorskip("torch")
 F = pytest.importorskip("torch.nn.functional")
+from references import ArticleFocalLoss, torchvision_sigmoid_focal_loss  # noqa: E402
 
 
 def _close(backend, got, want, rtol=None):
     np.testing.assert_allclose(backend.to_numpy(got), np.asarray(want),
                                rtol=backend.rtol if rtol is None else rtol, atol=backend.atol)
-
-
-# --------------------------------------------------------------------------
-# the article's multi-class FocalLoss (clcarwin/focal_loss_pytorch), verbatim
-# --------------------------------------------------------------------------
-
-
-class ArticleFocalLoss(torch.nn.Module):
-    def __init__(self, gamma=0, alpha=None, size_average=True):
-        super().__init__()
-        self.gamma = gamma
-        self.alpha = alpha
-        self.size_average = size_average
-
-    def forward(self, input, target):
-        if input.dim() > 2:
-            input = input.view(input.size(0), input.size(1), -1)
-            input = input.transpose(1, 2)
-            input = input.contiguous().view(-1, input.size(2))
-        target = target.view(-1, 1)
-        logpt = F.log_softmax(input, dim=1)
-        logpt = logpt.gather(1, target)
-        logpt = logpt.view(-1)
-        pt = logpt.exp()
-        if self.alpha is not None:
-            at = self.alpha.gather(0, target.data.view(-1))
-            logpt = logpt * at
-        loss = -1 * (1 - pt) ** self.gamma * logpt
-        if self.size_average:
-            return loss.mean()
-        return loss.sum()
 
 
 def _multiclass(seed=0, shape=(2, 5, 3, 4)):
@@ -96,27 +66,6 @@ def test_focal_loss_gamma0_is_polyloss_cross_entropy(backend):
     for reduction in ("mean", "sum", "none"):
         _close(backend, polyloss.focal_loss(xs, ts, gamma=0.0, reduction=reduction),
                backend.to_numpy(cross_entropy(xs, ts, reduction=reduction)))
-
-
-# --------------------------------------------------------------------------
-# torchvision.ops.sigmoid_focal_loss, transcribed from
-# pytorch/vision, torchvision/ops/focal_loss.py (torchvision is not installable here)
-# --------------------------------------------------------------------------
-
-
-def torchvision_sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2, reduction="none"):
-    p = torch.sigmoid(inputs)
-    ce_loss = F.binary_cross_entropy_with_logits(inputs, targets, reduction="none")
-    p_t = p * targets + (1 - p) * (1 - targets)
-    loss = ce_loss * ((1 - p_t) ** gamma)
-    if alpha >= 0:
-        alpha_t = alpha * targets + (1 - alpha) * (1 - targets)
-        loss = alpha_t * loss
-    if reduction == "mean":
-        loss = loss.mean()
-    elif reduction == "sum":
-        loss = loss.sum()
-    return loss
 
 
 def _binary(seed=0, soft=False, shape=(4, 3, 5)):
