@@ -95,6 +95,8 @@ def parity(session: nox.Session) -> None:
     reference article's code and torchvision's formula; then the CLI self-check."""
     _install(session, TORCH, JAX, DASK, *PARITY_PEERS)
     session.run(*PYTEST, "-m", "parity", *session.posargs)
+    # the JAX column once more with x64 off: the precision most JAX users train in
+    session.run(*PYTEST, "-m", "parity", "--backends", "jax", *session.posargs, env={"POLYLOSS_JAX_X64": "0"})
     session.run("python", "-m", "polyloss")
 
 
