@@ -61,7 +61,7 @@ class Backend:
             import jax
             import jax.numpy as jnp
 
-            if dtype in ("int64", "float64") and not jax.config.jax_enable_x64:
+            if dtype in ("int64", "float64") and not jax.config.read("jax_enable_x64"):
                 dtype = dtype.replace("64", "32")  # what JAX gives with x64 off, without its warning
             return jnp.asarray(x, dtype=getattr(jnp, dtype))
         if self.library == "array_api_strict":
