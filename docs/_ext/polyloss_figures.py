@@ -1,8 +1,7 @@
 """Figures of the polyloss docs, drawn with matplotlib (Agg) from polyloss itself.
 
 Every curve is polyloss evaluated on NumPy float64 arrays; gradients are central
-finite differences of polyloss (NumPy has no autodiff). Where a loss is missing from
-the build, the curve falls back to its closed form and the figure says so.
+finite differences of polyloss (NumPy has no autodiff).
 """
 
 from __future__ import annotations
@@ -19,14 +18,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+import polyloss
+
 GAMMAS = (0.0, 0.5, 1.0, 2.0, 5.0)
 H = 1e-6
-
-
-def _loss(name: str) -> Callable[..., Any] | None:
-    import polyloss
-
-    return getattr(polyloss, name, None)
 
 
 def _logit(p: Any) -> Any:
@@ -38,34 +33,15 @@ def _save(fig: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def _fallback_note(ax: Any, names: list[str]) -> None:
-    if names:
-        ax.text(
-            0.5,
-            0.02,
-            "closed form: polyloss." + ", polyloss.".join(names) + " not in this build",
-            transform=ax.transAxes,
-            ha="center",
-            va="bottom",
-            fontsize=8,
-            color="tab:red",
-        )
-
-
 def focal_figure(path: Path, logger: Any) -> None:
     """The RetinaNet paper's Figure 1: FL(p_t) = -(1 - p_t)^γ log p_t."""
     p_t = np.linspace(0.001, 0.999, 500)
-    sfl = _loss("sigmoid_focal_loss")
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     for g in GAMMAS:
-        if sfl is not None:
-            y = np.asarray(
-                sfl(_logit(p_t), np.ones_like(p_t), gamma=g, alpha=None, reduction="none")
-            )
-        else:
-            y = -((1 - p_t) ** g) * np.log(p_t)
-        label = f"γ = {g:g}" + (" (cross-entropy)" if g == 0 else "")
-        ax.plot(p_t, y, label=label, lw=1.8)
+        y = polyloss.sigmoid_focal_loss(
+            _logit(p_t), np.ones_like(p_t), gamma=g, alpha=None, reduction="none"
+        )
+        ax.plot(p_t, y, label=f"γ = {g:g}" + (" (cross-entropy)" if g == 0 else ""), lw=1.8)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 5)
     ax.set_xlabel("probability of the true class $p_t$")
@@ -74,7 +50,6 @@ def focal_figure(path: Path, logger: Any) -> None:
     ax.axvspan(0.6, 1.0, color="0.93", zorder=0)
     ax.text(0.8, 1.6, "well-classified\nexamples", ha="center", fontsize=9)
     ax.legend(loc="upper right")
-    _fallback_note(ax, [] if sfl is not None else ["sigmoid_focal_loss"])
     _save(fig, path)
 
 
@@ -85,54 +60,43 @@ def _fd(f: Callable[[Any], Any], x: Any) -> Any:
 
 def dice_gradient_figure(path: Path, logger: Any) -> None:
     """The reference article's point: Dice gradients blow up where p and t are small."""
-    dice = _loss("dice_loss")
-    bce = _loss("binary_cross_entropy")
-    bcel = _loss("binary_cross_entropy_with_logits")
-    missing = [
-        n
-        for n, f in (
-            ("dice_loss", dice),
-            ("binary_cross_entropy", bce),
-            ("binary_cross_entropy_with_logits", bcel),
-        )
-        if f is None
-    ]
     p = np.logspace(-3, np.log10(0.999), 400)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
-    styles = {0.1: "-", 0.01: "--"}
-    for t, ls in styles.items():
+    curves = (  # (label, colour, loss of a (n, 1) batch of single elements)
+        (
+            "Dice $2pt/(p+t)$",
+            "tab:blue",
+            lambda x, t, **a: polyloss.dice_loss(
+                x, t, smooth_nr=0.0, smooth_dr=0.0, reduction="none", **a
+            ),
+        ),
+        (
+            "Dice $2pt/(p^2+t^2)$",
+            "tab:red",
+            lambda x, t, **a: polyloss.dice_loss(
+                x, t, smooth_nr=0.0, smooth_dr=0.0, squared=True, reduction="none", **a
+            ),
+        ),
+    )
+    for t, ls in ((0.1, "-"), (0.01, "--")):
         tt = np.full((p.size, 1), t)
-
-        def d_lin(x: Any, tt: Any = tt) -> Any:
-            if dice is not None:
-                return dice(x, tt, smooth_nr=0.0, smooth_dr=0.0, reduction="none")
-            return 1 - 2 * x * tt / (x + tt)
-
-        def d_sq(x: Any, tt: Any = tt) -> Any:
-            if dice is not None:
-                return dice(x, tt, smooth_nr=0.0, smooth_dr=0.0, squared=True, reduction="none")
-            return 1 - 2 * x * tt / (x * x + tt * tt)
-
-        def ce(x: Any, tt: Any = tt) -> Any:
-            if bce is not None:
-                return bce(x, tt, reduction="none")
-            return -(tt * np.log(x) + (1 - tt) * np.log1p(-x))
-
-        x = p[:, None]
-        ax1.plot(
-            p,
-            np.abs(_fd(d_lin, x)).ravel(),
-            ls,
-            color="tab:blue",
-            label=f"Dice $2pt/(p+t)$, t = {t}",
-        )
-        ax1.plot(
-            p,
-            np.abs(_fd(d_sq, x)).ravel(),
-            ls,
-            color="tab:red",
-            label=f"Dice $2pt/(p^2+t^2)$, t = {t}",
-        )
+        x, z = p[:, None], _logit(p)[:, None]
+        for label, colour, dice in curves:
+            ax1.plot(
+                p,
+                np.abs(_fd(lambda a, dice=dice, tt=tt: dice(a, tt), x)).ravel(),
+                ls,
+                color=colour,
+                label=f"{label}, t = {t}",
+            )
+            ax2.plot(
+                p,
+                np.abs(_fd(lambda a, dice=dice, tt=tt: dice(a, tt, activation="sigmoid"), z)).ravel(),
+                ls,
+                color=colour,
+            )
+        ce = lambda a, tt=tt: polyloss.binary_cross_entropy(a, tt, reduction="none")  # noqa: E731
+        ce_z = lambda a, tt=tt: polyloss.binary_cross_entropy_with_logits(a, tt, reduction="none")  # noqa: E731
         ax1.plot(
             p,
             np.abs(_fd(ce, x)).ravel(),
@@ -140,38 +104,6 @@ def dice_gradient_figure(path: Path, logger: Any) -> None:
             color="tab:green",
             label=f"binary cross-entropy, t = {t}",
         )
-
-        z = _logit(p)[:, None]
-
-        def d_lin_z(zz: Any, tt: Any = tt) -> Any:
-            if dice is not None:
-                return dice(
-                    zz, tt, smooth_nr=0.0, smooth_dr=0.0, activation="sigmoid", reduction="none"
-                )
-            s = 1 / (1 + np.exp(-zz))
-            return 1 - 2 * s * tt / (s + tt)
-
-        def d_sq_z(zz: Any, tt: Any = tt) -> Any:
-            if dice is not None:
-                return dice(
-                    zz,
-                    tt,
-                    smooth_nr=0.0,
-                    smooth_dr=0.0,
-                    squared=True,
-                    activation="sigmoid",
-                    reduction="none",
-                )
-            s = 1 / (1 + np.exp(-zz))
-            return 1 - 2 * s * tt / (s * s + tt * tt)
-
-        def ce_z(zz: Any, tt: Any = tt) -> Any:
-            if bcel is not None:
-                return bcel(zz, tt, reduction="none")
-            return np.logaddexp(0, zz) - tt * zz
-
-        ax2.plot(p, np.abs(_fd(d_lin_z, z)).ravel(), ls, color="tab:blue")
-        ax2.plot(p, np.abs(_fd(d_sq_z, z)).ravel(), ls, color="tab:red")
         ax2.plot(p, np.abs(_fd(ce_z, z)).ravel(), ls, color="tab:green")
     for ax in (ax1, ax2):
         ax.set_xscale("log")
@@ -184,82 +116,40 @@ def dice_gradient_figure(path: Path, logger: Any) -> None:
     ax2.set_title("gradient with respect to the logit")
     ax1.legend(fontsize=7.5, loc="upper right")
     fig.suptitle("One element, target t, no smoothing: Dice vs cross-entropy gradients", y=1.02)
-    _fallback_note(ax1, missing)
     _save(fig, path)
 
 
 def poly1_figure(path: Path, logger: Any) -> None:
-    """Poly-1 = CE + ε(1 − p_t) (Leng et al., ICLR 2022)."""
+    """Poly-1 = CE + ε(1 − p_t) (Leng et al., ICLR 2022), and its focal form."""
     p_t = np.linspace(0.005, 0.995, 400)
-    pce = _loss("poly1_cross_entropy")
-    ce = _loss("cross_entropy")
-    pfl = _loss("poly1_focal_loss")
-    sfl = _loss("sigmoid_focal_loss")
     x = np.stack([np.log(p_t), np.log1p(-p_t)], axis=1)  # softmax of these is (p_t, 1 - p_t)
     y = np.zeros(p_t.size, dtype=np.int64)
-    missing = []
+    z, ones = _logit(p_t), np.ones_like(p_t)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for eps in (-1.0, 0.0, 1.0, 2.0):
-        if eps == 0.0:
-            v = ce(x, y, reduction="none") if ce is not None else -np.log(p_t)
-            label = "cross-entropy (ε = 0)"
-        else:
-            if pce is not None:
-                v = pce(x, y, epsilon=eps, reduction="none")
-            else:
-                v = -np.log(p_t) + eps * (1 - p_t)
-            label = f"Poly-1, ε = {eps:g}"
+        style = {"lw": 1.8, "ls": "-" if eps else "--", "color": "k" if eps == 0 else None}
+        ce = polyloss.poly1_cross_entropy(x, y, epsilon=eps, reduction="none")
         ax1.plot(
-            p_t,
-            np.asarray(v),
-            lw=1.8,
-            ls="-" if eps else "--",
-            color="k" if eps == 0 else None,
-            label=label,
+            p_t, ce, label="cross-entropy (ε = 0)" if eps == 0 else f"Poly-1, ε = {eps:g}", **style
         )
-    if pce is None:
-        missing.append("poly1_cross_entropy")
-    if ce is None:
-        missing.append("cross_entropy")
+        fl = polyloss.poly1_focal_loss(
+            z, ones, epsilon=eps, gamma=2.0, alpha=None, reduction="none"
+        )
+        ax2.plot(
+            p_t,
+            fl,
+            label="focal loss, γ = 2 (ε = 0)" if eps == 0 else f"Poly-1 focal, ε = {eps:g}",
+            **style,
+        )
     ax1.set_ylim(0, 5)
     ax1.set_xlabel("probability of the true class $p_t$")
     ax1.set_ylabel("loss")
     ax1.set_title(r"poly1_cross_entropy: CE + $\varepsilon(1 - p_t)$")
     ax1.legend()
-    z = _logit(p_t)
-    ones = np.ones_like(p_t)
-    for eps in (-1.0, 0.0, 1.0, 2.0):
-        if eps == 0.0:
-            v = (
-                sfl(z, ones, gamma=2.0, alpha=None, reduction="none")
-                if sfl is not None
-                else -((1 - p_t) ** 2) * np.log(p_t)
-            )
-            label = "focal loss, γ = 2 (ε = 0)"
-        else:
-            v = (
-                pfl(z, ones, epsilon=eps, gamma=2.0, alpha=None, reduction="none")
-                if pfl is not None
-                else -((1 - p_t) ** 2) * np.log(p_t) + eps * (1 - p_t) ** 3
-            )
-            label = f"Poly-1 focal, ε = {eps:g}"
-        ax2.plot(
-            p_t,
-            np.asarray(v),
-            lw=1.8,
-            ls="-" if eps else "--",
-            color="k" if eps == 0 else None,
-            label=label,
-        )
-    if pfl is None:
-        missing.append("poly1_focal_loss")
-    if sfl is None:
-        missing.append("sigmoid_focal_loss")
     ax2.set_ylim(0, 3)
     ax2.set_xlabel("probability of the true class $p_t$")
     ax2.set_title(r"poly1_focal_loss: FL + $\varepsilon(1 - p_t)^{\gamma+1}$")
     ax2.legend()
-    _fallback_note(ax1, missing)
     _save(fig, path)
 
 
