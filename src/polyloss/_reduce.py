@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._array import Array, Namespace
@@ -76,17 +77,10 @@ def _divide(xp: Namespace, total: Array, divisor: Any) -> Array:
 
 def _count(xp: Namespace, loss: Array, weight: Array | None, mask: Array | None) -> Any:
     if weight is None and mask is None:
-        return float(_size(loss))
+        return float(math.prod(loss.shape))
     if weight is None:
         return xp.sum(xp.astype(mask, loss.dtype))
     weight = xp.broadcast_to(weight, loss.shape)
     if mask is not None:
         weight = xp.where(mask, weight, 0.0)
     return xp.sum(weight)
-
-
-def _size(x: Array) -> int:
-    n = 1
-    for d in x.shape:
-        n *= d
-    return n

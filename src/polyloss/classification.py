@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ._array import (
@@ -10,9 +11,7 @@ from ._array import (
     along_axis,
     array_namespace,
     as_compute_dtype,
-    class_axis,
     compute_dtype,
-    dtype_kind,
     integer_dtype_check,
     is_eager,
     log1m_clamped,
@@ -28,13 +27,13 @@ from ._array import (
 )
 from ._checks import (
     check_broadcastable,
-    check_class_indices,
     check_in_interval,
     check_nonempty,
     check_option_shape,
     check_reduction,
     check_same_shape,
 )
+from ._indexed import class_indexed_args, index_masks, reduce_indexed
 from ._objects import loss_object
 from ._reduce import reduce
 from ._registry import Example, binary, labels, register, uniform
@@ -74,98 +73,6 @@ def _with_ignored(values: Any, position: int, ignore_index: int = -100) -> Any:
 # --------------------------------------------------------------------------
 
 
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
-def _class_args(
-    input: Array, target: Array, *, axis: int, reduction: str, weight: Any, allow_probabilities: bool
-) -> tuple[Namespace, Array, Array, int, int, bool, Array | None]:
-    """Validate a class-indexed call; return namespace, input in the compute dtype, the
-    target (probabilities in the compute dtype), the class axis, the number of classes,
-    whether the target holds probabilities, and the class weight."""
-    xp = array_namespace(input=input, target=target)
-    dtype = compute_dtype(xp, input)
-    check_reduction(reduction)
-    if input.ndim == 0:
-        raise ValueError("input must have a class axis; got a 0-d array")
-    # as torch, an unbatched (C,) input has its classes on axis 0
-    ax = 0 if input.ndim == 1 and axis in (0, 1, -1) else class_axis(input.ndim, axis)
-    check_nonempty(input)
-    num_classes = input.shape[ax]
-    probabilities = False
-    target_kind = dtype_kind(xp, target.dtype)
-    if target_kind == "real floating":
-        if allow_probabilities and target.shape == input.shape:
-            probabilities = True
-        elif target.ndim == input.ndim - 1 or not allow_probabilities:
-            raise TypeError(
-                f"target must hold integer class indices, got dtype {target.dtype}"
-                + (
-                    "; a floating target must have the input's shape (class probabilities)"
-                    if allow_probabilities
-                    else ""
-                )
-            )
-        else:
-            raise ValueError(
-                f"target must have the input's shape {tuple(input.shape)} (class probabilities) or "
-                f"its shape without the class axis (class indices); got target.shape={tuple(target.shape)}"
-            )
-    else:
-        if target_kind != "integral":
-            raise TypeError(f"target must hold integer class indices, got dtype {target.dtype}")
-        expected = tuple(input.shape[:ax]) + tuple(input.shape[ax + 1 :])
-        if tuple(target.shape) != expected:
-            raise ValueError(
-                f"target of class indices must have the input's shape without the class axis "
-                f"{ax}: input.shape={tuple(input.shape)} needs target.shape={expected}; got "
-                f"target.shape={tuple(target.shape)}"
-            )
-    x = as_compute_dtype(xp, input, dtype)
-    if probabilities:
-        target = as_compute_dtype(xp, target, dtype)
-    w = option_array(xp, weight, like=x, name="weight")
-    check_option_shape("weight", w, (num_classes,))
-    return xp, x, target, ax, num_classes, probabilities, w
-
-
-def _index_masks(
-    xp: Namespace, target: Array, num_classes: int, ignore_index: int | None
-) -> tuple[Array | None, Array, Array]:
-    """Ignored entries (or None), entries that give a number (in range or ignored), and a
-    target made safe for a gather (0 in place of ignored and out-of-range entries)."""
-    check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
-    in_range = (target >= 0) & (target < num_classes)
-    ignored = None if ignore_index is None else target == ignore_index
-    valid = in_range if ignored is None else in_range | ignored
-    return ignored, valid, xp.where(in_range, target, 0)
-
-
-def _reduce_indexed(
-    xp: Namespace,
-    loss: Array,
-    reduction: str,
-    *,
-    valid: Array,
-    ignored: Array | None,
-    target_weight: Array | None,
-    like: Array,
-) -> Array:
-    """NaN for out-of-range indices, 0 for ignored ones; the mean divides by the total
-    class weight of the entries that count (their count without `weight`), and is 0 with
-    a zero gradient when nothing counts."""
-    loss = xp.where(valid, loss, _NAN)
-    mask = None if ignored is None else ~ignored
-    divisor = None
-    if target_weight is not None and reduction == "mean":
-        divisor = xp.sum(target_weight if mask is None else xp.where(mask, target_weight, 0.0))
-    return reduce(xp, loss, reduction, mask=mask, divisor=divisor, dtype=like.dtype)
-
-
 def _check_smoothing(label_smoothing: float) -> None:
     check_in_interval("label_smoothing", label_smoothing, 0.0, 1.0)
 
@@ -202,10 +109,10 @@ def _cross_entropy_terms(
         if epsilon is not None:
             p = xp.exp(shifted - xp.expand_dims(lse, axis=ax))
             loss = loss + epsilon * xp.sum(a * (1.0 - p), axis=ax)
-        divisor = float(_numel(tuple(x.shape)) // num_classes)
+        divisor = float(math.prod(x.shape) // num_classes)
         return reduce(xp, loss, reduction, divisor=divisor, dtype=like.dtype)
 
-    ignored, valid, safe = _index_masks(xp, target, num_classes, ignore_index)
+    ignored, valid, safe = index_masks(xp, target, num_classes, ignore_index)
     logp_t = take_class(xp, shifted, safe, axis=ax) - lse
     w_t = None if w is None else take_1d(xp, w, safe)
     loss = -logp_t if w_t is None else -(w_t * logp_t)
@@ -228,7 +135,7 @@ def _cross_entropy_terms(
                 rest = xp.sum(w) - xp.sum(p * along_axis(xp, w, x.ndim, ax), axis=ax)
             poly = (1.0 - eps_ls) * poly + (eps_ls / num_classes) * rest
         loss = loss + epsilon * poly
-    return _reduce_indexed(
+    return reduce_indexed(
         xp, loss, reduction, valid=valid, ignored=ignored, target_weight=w_t, like=like
     )
 
@@ -316,7 +223,7 @@ def cross_entropy(
     0.241311
     """
     _check_smoothing(label_smoothing)
-    xp, x, target, ax, num_classes, probabilities, w = _class_args(
+    xp, x, target, ax, num_classes, probabilities, w = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=True
     )
     fast = native(xp, "cross_entropy")  # natives validate class indices themselves
@@ -405,7 +312,7 @@ def poly1_cross_entropy(
     if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool):
         raise TypeError(f"epsilon must be a number, got {type(epsilon).__name__}")
     _check_smoothing(label_smoothing)
-    xp, x, target, ax, num_classes, probabilities, w = _class_args(
+    xp, x, target, ax, num_classes, probabilities, w = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=True
     )
     return _cross_entropy_terms(
@@ -467,7 +374,7 @@ def nll_loss(
     >>> round(float(polyloss.nll_loss(logp, np.array([0, 2]))), 6)
     0.43375
     """
-    xp, x, target, ax, num_classes, _, w = _class_args(
+    xp, x, target, ax, num_classes, _, w = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=False
     )
     fast = native(xp, "nll_loss")  # natives validate class indices themselves
@@ -475,11 +382,11 @@ def nll_loss(
         out = fast(x, target, weight=w, ignore_index=ignore_index, axis=ax, reduction=reduction)
         if out is not NotImplemented:
             return to_output(xp, out, input)
-    ignored, valid, safe = _index_masks(xp, target, num_classes, ignore_index)
+    ignored, valid, safe = index_masks(xp, target, num_classes, ignore_index)
     picked = take_class(xp, x, safe, axis=ax)
     w_t = None if w is None else take_1d(xp, w, safe)
     loss = -picked if w_t is None else -(w_t * picked)
-    return _reduce_indexed(xp, loss, reduction, valid=valid, ignored=ignored, target_weight=w_t, like=input)
+    return reduce_indexed(xp, loss, reduction, valid=valid, ignored=ignored, target_weight=w_t, like=input)
 
 
 # --------------------------------------------------------------------------
@@ -553,7 +460,7 @@ def binary_cross_entropy(
     if is_eager(xp, p) and bool(xp.any((p < 0.0) | (p > 1.0) | (p != p))):
         raise ValueError("input of binary_cross_entropy must hold probabilities in [0, 1]")
     loss = (y - 1.0) * log1m_clamped(xp, p, -100.0) - y * log_clamped(xp, p, -100.0)
-    return reduce(xp, loss, reduction, weight=w, divisor=float(_numel(tuple(p.shape))), dtype=input.dtype)
+    return reduce(xp, loss, reduction, weight=w, divisor=float(math.prod(p.shape)), dtype=input.dtype)
 
 
 _BCE_LOGITS_EXAMPLE = Example(
@@ -632,7 +539,7 @@ def binary_cross_entropy_with_logits(
     if pw is not None:
         sp = (1.0 + (pw - 1.0) * y) * sp
     loss = (1.0 - y) * x + sp
-    return reduce(xp, loss, reduction, weight=w, divisor=float(_numel(tuple(x.shape))), dtype=input.dtype)
+    return reduce(xp, loss, reduction, weight=w, divisor=float(math.prod(x.shape)), dtype=input.dtype)
 
 
 # --------------------------------------------------------------------------
@@ -786,7 +693,7 @@ def log_loss(
     else:
         integer_dtype_check(xp, target, "target")
         num_classes = input.shape[1]
-        _, valid, safe = _index_masks(xp, target, num_classes, None)
+        _, valid, safe = index_masks(xp, target, num_classes, None)
         picked = xp.clip(take_class(xp, p, safe, axis=1), min=eps, max=1.0 - eps)
         loss = xp.where(valid, -xp.log(picked), _NAN)
     return reduce(xp, loss, reduction, weight=s, dtype=input.dtype)

@@ -18,9 +18,7 @@ from ._array import (
     Namespace,
     array_namespace,
     as_compute_dtype,
-    class_axis,
     compute_dtype,
-    integer_dtype_check,
     log1mexp,
     log_sigmoid,
     log_softmax,
@@ -33,7 +31,6 @@ from ._array import (
     to_output,
 )
 from ._checks import (
-    check_class_indices,
     check_in_interval,
     check_nonempty,
     check_nonnegative,
@@ -41,6 +38,7 @@ from ._checks import (
     check_reduction,
     check_same_shape,
 )
+from ._indexed import class_indexed_args, index_masks, reduce_indexed
 from ._objects import loss_object
 from ._reduce import reduce
 from ._registry import Example, binary, labels, register, uniform
@@ -140,33 +138,18 @@ def focal_loss(
     >>> round(float(polyloss.focal_loss(x, np.array([0, 2]), gamma=2.0)), 6)
     0.483824
     """
-    xp = array_namespace(input=input, target=target)
-    dtype = compute_dtype(xp, input)
-    check_reduction(reduction)
     check_nonnegative("gamma", gamma)
-    integer_dtype_check(xp, target, "target")
-    check_nonempty(input)
-    cax = 0 if input.ndim == 1 else class_axis(input.ndim, axis)
-    num_classes = input.shape[cax]
-    expected = tuple(s for i, s in enumerate(input.shape) if i != cax)
-    if tuple(target.shape) != expected:
-        raise ValueError(
-            f"target must have the input's shape without the class axis {cax}: "
-            f"input.shape={tuple(input.shape)} needs target.shape={expected}; got {tuple(target.shape)}"
-        )
-    check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
-    x = as_compute_dtype(xp, input, dtype)
-    keep = target != ignore_index
-    invalid = ((target < 0) | (target >= num_classes)) & keep
-    index = xp.where(keep & ~invalid, target, 0)
+    xp, x, target, cax, num_classes, _, _ = class_indexed_args(
+        input, target, axis=axis, reduction=reduction, weight=None, allow_probabilities=False
+    )
+    ignored, valid, index = index_masks(xp, target, num_classes, ignore_index)
     log_pt = take_class(xp, log_softmax(xp, x, axis=cax), index, axis=cax)
     loss = -_modulator_from_log_pt(xp, log_pt, gamma) * log_pt
     a = option_array(xp, alpha, like=x, name="alpha")
     if a is not None:
         check_option_shape("alpha", a, (num_classes,))
         loss = loss * take_1d(xp, a, index)  # alpha[target], not broadcast to the input's shape
-    loss = xp.where(invalid, float("nan"), loss)  # out of range under tracing: NaN
-    return reduce(xp, loss, reduction, mask=keep, dtype=input.dtype)
+    return reduce_indexed(xp, loss, reduction, valid=valid, ignored=ignored, target_weight=None, like=input)
 
 
 # --------------------------------------------------------------------------
