@@ -16,7 +16,9 @@ import importlib.util
 import numpy as np
 import pytest
 
-from polyloss._backends import JAX_X64, Backend, all_backends, cupy_gpu
+from backends import Backend, all_backends
+
+from polyloss._backends import JAX_X64, cupy_gpu
 
 if importlib.util.find_spec("jax") is not None:
     import jax

@@ -10,32 +10,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backends import example_numpy
+
 import polyloss
 from polyloss import REGISTRY
 
 LOSSES = sorted(REGISTRY)
 
 
-def _example(info, backend, dtype=None):
-    ex = info.example
-    x = backend.asarray(np.asarray(ex.input, dtype=np.float64), dtype)
-    t = np.asarray(ex.target, dtype=np.int64 if ex.target_kind == "int" else np.float64)
-    return x, backend.asarray(t, None if ex.target_kind == "int" else dtype), dict(ex.options)
-
-
 def _reference(info, reduction):
-    ex = info.example
-    x = np.asarray(ex.input, dtype=np.float64)
-    t = np.asarray(ex.target, dtype=np.int64 if ex.target_kind == "int" else np.float64)
-    return np.asarray(info.function(x, t, **ex.options, reduction=reduction))
+    return np.asarray(info.function(*example_numpy(info), **info.example.options, reduction=reduction))
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_every_reduction_matches_float64_numpy(name, backend):
     info = REGISTRY[name]
-    x, t, options = _example(info, backend)
+    arrays, options = backend.example(info), dict(info.example.options)
     for reduction in info.reductions:
-        out = info.function(x, t, **options, reduction=reduction)
+        out = info.function(*arrays, **options, reduction=reduction)
         assert backend.xp.isdtype(out.dtype, "real floating")
         np.testing.assert_allclose(
             backend.to_numpy(out), _reference(info, reduction), rtol=backend.rtol * 10, atol=backend.atol,
@@ -46,10 +38,11 @@ def test_every_reduction_matches_float64_numpy(name, backend):
 @pytest.mark.parametrize("name", LOSSES)
 def test_result_keeps_namespace_device_and_dtype(name, backend):
     info = REGISTRY[name]
-    x, t, options = _example(info, backend)
-    out = info.function(x, t, **options)
+    arrays, options = backend.example(info), dict(info.example.options)
+    out = info.function(*arrays, **options)
     import array_api_compat
 
+    x = arrays[0]
     assert array_api_compat.array_namespace(out) is array_api_compat.array_namespace(x)
     assert out.dtype == x.dtype
     if backend.library != "dask":
@@ -59,25 +52,25 @@ def test_result_keeps_namespace_device_and_dtype(name, backend):
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_object_equals_function(name, backend):
     info = REGISTRY[name]
-    x, t, options = _example(info, backend)
+    arrays, options = backend.example(info), dict(info.example.options)
     cls = getattr(polyloss, info.object_name)
     obj = cls(**options)
     assert obj == cls(**options) and hash(obj) == hash(cls(**options))
     assert repr(obj).startswith(f"{info.object_name}(")
-    np.testing.assert_array_equal(backend.to_numpy(obj(x, t)), backend.to_numpy(info.function(x, t, **options)))
+    np.testing.assert_array_equal(backend.to_numpy(obj(*arrays)), backend.to_numpy(info.function(*arrays, **options)))
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_gradient_matches_float64_numpy_difference(name, backend):
-    """Autodiff gradients against central differences of the float64 NumPy loss."""
+    """Autodiff gradients (with respect to the first array argument) against central
+    differences of the float64 NumPy loss."""
     if not backend.has_grad:
         pytest.skip(f"{backend} has no autodiff")
     info = REGISTRY[name]
-    _x, t, options = _example(info, backend)
-    x0 = np.asarray(info.example.input, dtype=np.float64)
-    t_np = np.asarray(info.example.target, dtype=np.int64 if info.example.target_kind == "int" else np.float64)
-    _, grad = backend.value_and_grad(lambda a: info.function(a, t, **options), x0)
-    f = lambda a: float(info.function(a, t_np, **options))  # noqa: E731
+    rest, options = backend.example(info)[1:], dict(info.example.options)
+    x0, *rest_np = example_numpy(info)
+    _, grad = backend.value_and_grad(lambda a: info.function(a, *rest, **options), x0)
+    f = lambda a: float(info.function(a, *rest_np, **options))  # noqa: E731
     h = 1e-6
     numeric = np.zeros_like(x0)
     for i in np.ndindex(x0.shape):

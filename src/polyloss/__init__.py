@@ -6,21 +6,29 @@ array-api-strict. Importing polyloss imports no array library.
 
 from __future__ import annotations
 
-from . import classification, focal, overlap, regression
+from . import classification, focal, margin, overlap, probabilistic, ranking, regression
 from ._objects import LossObject
-from ._registry import REGISTRY
+from ._registry import REGISTRY, LossInfo, Peer
 from .classification import *  # noqa: F403
 from .focal import *  # noqa: F403
+from .margin import *  # noqa: F403
 from .overlap import *  # noqa: F403
+from .probabilistic import *  # noqa: F403
+from .ranking import *  # noqa: F403
 from .regression import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 __all__ = [
     "REGISTRY",
+    "LossInfo",
     "LossObject",
+    "Peer",
     *regression.__all__,
     *classification.__all__,
     *overlap.__all__,
     *focal.__all__,
+    *probabilistic.__all__,
+    *margin.__all__,
+    *ranking.__all__,
 ]

@@ -19,16 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._backends import Backend, all_backends
-from ._registry import REGISTRY, LossInfo
+from ._registry import REGISTRY, LossInfo, ordered_losses
 
 TOLERANCE = {"float64": 1e-10, "float32": 1e-5}
-FAMILIES = ("regression", "classification", "overlap", "focal")
-
-
-def ordered_losses() -> list[LossInfo]:
-    """The registered losses, family by family, in registration order within a family."""
-    rank = {family: i for i, family in enumerate(FAMILIES)}
-    return sorted(REGISTRY.values(), key=lambda info: rank.get(info.family, len(rank)))
 
 
 def _versions() -> list[str]:
@@ -72,18 +65,8 @@ def _backends(device: str) -> list[Backend]:
     return found
 
 
-def _arrays(info: LossInfo, backend: Backend) -> tuple[Any, Any]:
-    import numpy as np
-
-    ex = info.example
-    x = np.asarray(ex.input, dtype=np.float64)
-    t = np.asarray(ex.target, dtype=np.int64 if ex.target_kind == "int" else np.float64)
-    return backend.asarray(x), backend.asarray(t)
-
-
 def _evaluate(info: LossInfo, backend: Backend) -> float:
-    x, t = _arrays(info, backend)
-    return float(backend.to_numpy(info.function(x, t, **info.example.options)))
+    return float(backend.to_numpy(info.function(*backend.example(info), **info.example.options)))
 
 
 def _short(name: str) -> str:
@@ -123,23 +106,23 @@ def bench(backends: Sequence[Backend], repeats: int = 200, out: Any = sys.stdout
         print(f"\n{backend.name}: polyloss / torch.nn.functional (median of interleaved pairs, fwd)", file=out)
         for info in ordered_losses():
             name = info.name
-            peer_name = info.peer.split(",")[0].strip()
-            if not peer_name.startswith("torch.nn.functional."):
+            names = [p.name for p in info.peers if p.name.startswith("torch.nn.functional.")]
+            if not names:
                 continue
-            module, _, attr = peer_name.rpartition(".")
+            module, _, attr = names[0].rpartition(".")
             peer = getattr(importlib.import_module(module), attr)
-            x, t = _arrays(info, backend)
+            arrays = backend.example(info)
             options = dict(info.example.options)
             try:
-                peer(x, t, **options)
+                peer(*arrays, **options)
             except TypeError:
                 continue  # the peer spells this option differently: left to benchmarks/
             ratios = []
             for _ in range(repeats):
                 t0 = time.perf_counter()
-                info.function(x, t, **options)
+                info.function(*arrays, **options)
                 t1 = time.perf_counter()
-                peer(x, t, **options)
+                peer(*arrays, **options)
                 t2 = time.perf_counter()
                 ratios.append((t1 - t0) / max(t2 - t1, 1e-9))
             ratios.sort()

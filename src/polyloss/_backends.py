@@ -1,17 +1,16 @@
-"""Backends of the cross-backend matrix: conversion of NumPy data to each library's
-arrays and back, gradients, and discovery of what is installed.
-
-Used by the self-check (``python -m polyloss``) and by the test-suite's backend
-fixture. Every array library is imported lazily, inside the methods.
+"""Backends of the self-check (``python -m polyloss``): conversion of NumPy data and of
+the registry's fixed examples to each library's arrays and back, and discovery of what
+is installed. Every array library is imported lazily, inside the methods.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from ._registry import LossInfo
 
 JAX_X64 = os.environ.get("POLYLOSS_JAX_X64", "1") != "0"
 
@@ -34,14 +33,6 @@ class Backend:
         import array_api_compat
 
         return array_api_compat.array_namespace(self.asarray([0.0]))
-
-    @property
-    def rtol(self) -> float:
-        return 1e-12 if self.dtype == "float64" else 1e-5
-
-    @property
-    def atol(self) -> float:
-        return 1e-12 if self.dtype == "float64" else 1e-6
 
     def asarray(self, x: Any, dtype: str | None = None) -> Any:
         """NumPy data as this backend's array: floats in this dtype, integers as int64."""
@@ -79,6 +70,17 @@ class Backend:
             return cupy.asarray(x.astype(dtype))
         raise AssertionError(self.library)
 
+    def example(self, info: LossInfo, dtype: str | None = None) -> list[Any]:
+        """The arrays of a loss's fixed example: floats in this backend's dtype (or
+        `dtype`), integers as int64."""
+        import numpy as np
+
+        return [
+            self.asarray(np.asarray(a.values, dtype=np.int64 if a.integer else np.float64),
+                         None if a.integer else dtype)
+            for a in info.example.arrays
+        ]
+
     def to_numpy(self, x: Any) -> Any:
         import numpy as np
 
@@ -93,26 +95,6 @@ class Backend:
         if self.library == "cupy":
             return x.get()
         return np.asarray(x)
-
-    # -- autodiff ---------------------------------------------------------
-    @property
-    def has_grad(self) -> bool:
-        return self.library in ("torch", "jax")
-
-    def value_and_grad(self, fn: Callable[[Any], Any], x: Any) -> tuple[Any, Any]:
-        """Value and gradient of the scalar ``fn`` at NumPy point `x`, through this backend."""
-        if self.library == "torch":
-            t = self.asarray(x).requires_grad_(True)
-            value = fn(t)
-            (grad,) = __import__("torch").autograd.grad(value, t)
-            return self.to_numpy(value), self.to_numpy(grad)
-        if self.library == "jax":
-            import jax
-
-            value, grad = jax.value_and_grad(fn)(self.asarray(x))
-            return self.to_numpy(value), self.to_numpy(grad)
-        raise NotImplementedError(f"{self.name} has no autodiff")
-
 
 def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None

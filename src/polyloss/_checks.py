@@ -6,10 +6,18 @@ and ``torch.compile`` too; value checks (class indices) run only in eager calls.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from ._array import Array, Namespace, is_eager, native
+from ._array import (
+    Array,
+    Namespace,
+    array_namespace,
+    as_compute_dtype,
+    compute_dtype,
+    value_range,
+)
 from ._reduce import REDUCTIONS
 
 
@@ -25,20 +33,33 @@ def check_reduction(reduction: str, allowed: Iterable[str] = REDUCTIONS) -> None
     check_choice("reduction", reduction, allowed)
 
 
+def check_number(
+    name: str, value: Any, *, minimum: float | None = None, maximum: float | None = None
+) -> None:
+    """The one rule for scalar options: a real number (TypeError otherwise, bool
+    included), finite, and within ``[minimum, maximum]`` (ValueError naming the option)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    low = -math.inf if minimum is None else minimum
+    high = math.inf if maximum is None else maximum
+    if not (math.isfinite(value) and low <= value <= high):
+        bounds = (
+            f" in [{minimum}, {maximum}]" if minimum is not None and maximum is not None
+            else f" >= {minimum}" if minimum is not None
+            else f" <= {maximum}" if maximum is not None
+            else ""
+        )
+        raise ValueError(f"{name} must be a finite number{bounds}; got {value!r}")
+
+
 def check_nonnegative(name: str, value: float) -> None:
-    """Raise ValueError unless `value` is a finite number >= 0."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    """Raise unless `value` is a finite number >= 0 (see :func:`check_number`)."""
+    check_number(name, value, minimum=0.0)
 
 
 def check_in_interval(name: str, value: float, low: float, high: float) -> None:
-    """Raise ValueError unless ``low <= value <= high``."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}]; got {value!r}")
+    """Raise unless `value` is a number in ``[low, high]`` (see :func:`check_number`)."""
+    check_number(name, value, minimum=low, maximum=high)
 
 
 def check_same_shape(input: Array, target: Array, *, names: tuple[str, str] = ("input", "target")) -> None:
@@ -82,20 +103,12 @@ def check_class_indices(
     Entries equal to `ignore_index` are allowed. Under tracing and for lazy arrays
     nothing is read: the loss itself returns NaN for such entries.
     """
-    if not is_eager(xp, target):
+    # the common case in one reduction; the full search only when something is off
+    bounds = value_range(xp, target)
+    if bounds is None:
         return
-    # the common case in one or two reductions; the full search only when something is off
-    bounds = native(xp, "index_bounds")
-    if bounds is not None:
-        lowest, highest = bounds(target)
-        if lowest >= 0 and highest < num_classes:
-            return
-    else:
-        lowest = xp.min(target)
-        if not is_eager(xp, lowest):  # a concrete target closed over by a traced (jax.jit) function
-            return
-        if int(lowest) >= 0 and int(xp.max(target)) < num_classes:
-            return
+    if bounds[0] >= 0 and bounds[1] < num_classes:
+        return
     bad = (target < 0) | (target >= num_classes)
     if ignore_index is not None:
         bad = bad & (target != ignore_index)
@@ -107,3 +120,23 @@ def check_class_indices(
             f"{name} holds class index {offending}, outside [0, {num_classes})"
             + (f" and not ignore_index={ignore_index}" if ignore_index is not None else "")
         )
+
+
+class Paired(NamedTuple):
+    """The namespace and two same-shape arrays in the compute dtype."""
+
+    xp: Namespace
+    input: Array
+    target: Array
+
+
+def paired_arrays(input: Array, target: Array, reduction: str, allowed: Iterable[str] = REDUCTIONS) -> Paired:
+    """The argument checks of a loss of two same-shape floating arrays: one namespace and
+    device, a floating input, a known reduction, equal shapes and no empty dimension;
+    both arrays cast to the compute dtype (float32 for half-precision inputs)."""
+    xp = array_namespace(input=input, target=target)
+    dtype = compute_dtype(xp, input)
+    check_reduction(reduction, allowed)
+    check_same_shape(input, target)
+    check_nonempty(input)
+    return Paired(xp, as_compute_dtype(xp, input, dtype), as_compute_dtype(xp, target, dtype))

@@ -1,13 +1,13 @@
 """Arguments of class-indexed losses (cross-entropy, NLL, poly-1, focal): their
 validation, the safe gather target and the reduction over the entries that count.
 
-Shared by ``classification.py`` and ``focal.py`` so that both validate, ignore and
-reduce class indices in one way.
+Shared by ``classification.py``, ``focal.py`` and the backend natives, so that all of
+them validate, ignore and reduce class indices in one way.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._array import (
     Array,
@@ -23,12 +23,32 @@ from ._checks import check_class_indices, check_nonempty, check_option_shape, ch
 from ._reduce import reduce
 
 
+class ClassIndexed(NamedTuple):
+    """The validated arguments of a class-indexed call."""
+
+    xp: Namespace
+    input: Array  # in the compute dtype
+    target: Array  # class indices, or class probabilities in the compute dtype
+    axis: int  # the class axis, non-negative
+    num_classes: int
+    probabilities: bool  # whether `target` holds class probabilities
+    weight: Array | None  # class weights, (C,)
+
+
+class IndexMasks(NamedTuple):
+    """Which class-index entries are ignored (None without `ignore_index`), which give a
+    number (in range or ignored), and the target made safe for a gather (0 in place of
+    ignored and out-of-range entries)."""
+
+    ignored: Array | None
+    valid: Array
+    safe: Array
+
+
 def class_indexed_args(
     input: Array, target: Array, *, axis: int, reduction: str, weight: Any, allow_probabilities: bool
-) -> tuple[Namespace, Array, Array, int, int, bool, Array | None]:
-    """Validate a class-indexed call; return namespace, input in the compute dtype, the
-    target (probabilities in the compute dtype), the class axis, the number of classes,
-    whether the target holds probabilities, and the class weight."""
+) -> ClassIndexed:
+    """Validate a class-indexed call (namespace, dtypes, shapes, class axis, weight)."""
     xp = array_namespace(input=input, target=target)
     dtype = compute_dtype(xp, input)
     check_reduction(reduction)
@@ -72,36 +92,32 @@ def class_indexed_args(
         target = as_compute_dtype(xp, target, dtype)
     w = option_array(xp, weight, like=x, name="weight")
     check_option_shape("weight", w, (num_classes,))
-    return xp, x, target, ax, num_classes, probabilities, w
+    return ClassIndexed(xp, x, target, ax, num_classes, probabilities, w)
 
 
-def index_masks(
-    xp: Namespace, target: Array, num_classes: int, ignore_index: int | None
-) -> tuple[Array | None, Array, Array]:
-    """Ignored entries (or None), entries that give a number (in range or ignored), and a
-    target made safe for a gather (0 in place of ignored and out-of-range entries)."""
+def index_masks(xp: Namespace, target: Array, num_classes: int, ignore_index: int | None) -> IndexMasks:
+    """Validate class indices (eager calls) and make them safe to gather with."""
     check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
     in_range = (target >= 0) & (target < num_classes)
     ignored = None if ignore_index is None else target == ignore_index
     valid = in_range if ignored is None else in_range | ignored
-    return ignored, valid, xp.where(in_range, target, 0)
+    return IndexMasks(ignored, valid, xp.where(in_range, target, 0))
 
 
 def reduce_indexed(
     xp: Namespace,
     loss: Array,
     reduction: str,
+    masks: IndexMasks,
     *,
-    valid: Array,
-    ignored: Array | None,
     target_weight: Array | None,
     like: Array,
 ) -> Array:
     """NaN for out-of-range indices, 0 for ignored ones; the mean divides by the total
     class weight of the entries that count (their count without `weight`), and is 0 with
     a zero gradient when nothing counts."""
-    loss = xp.where(valid, loss, float("nan"))
-    mask = None if ignored is None else ~ignored
+    loss = xp.where(masks.valid, loss, float("nan"))
+    mask = None if masks.ignored is None else ~masks.ignored
     divisor = None
     if target_weight is not None and reduction == "mean":
         divisor = xp.sum(target_weight if mask is None else xp.where(mask, target_weight, 0.0))

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ._checks import check_reduction
-from ._registry import REGISTRY
 
 
 def _freeze(value: Any) -> Any:
@@ -37,6 +36,7 @@ class LossObject:
     function: ClassVar[Callable[..., Any]]
     defaults: ClassVar[dict[str, Any]]
     reductions: ClassVar[tuple[str, ...]]
+    arguments: ClassVar[tuple[str, ...]]
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.defaults))
@@ -51,8 +51,8 @@ class LossObject:
         object.__setattr__(self, "_kwargs", kwargs)
         object.__setattr__(self, "_key", tuple(kwargs.items()))
 
-    def __call__(self, input: Any, target: Any) -> Any:
-        return self.function(input, target, **self._kwargs)
+    def __call__(self, *arrays: Any) -> Any:
+        return self.function(*arrays, **self._kwargs)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -80,22 +80,27 @@ class LossObject:
         return (functools.partial(type(self), **self._kwargs), ())
 
 
-def loss_object(function: Callable[..., Any]) -> type[LossObject]:
-    """The loss-object class of a registered loss function."""
-    info = REGISTRY[function.__name__]
-    cls = type(
-        info.object_name,
+def make_loss_object(
+    name: str,
+    function: Callable[..., Any],
+    options: dict[str, Any],
+    reductions: tuple[str, ...],
+    arguments: tuple[str, ...],
+) -> type[LossObject]:
+    """The loss-object class `name` of `function` (made once, when the loss is registered)."""
+    args = ", ".join(arguments)
+    return type(
+        name,
         (LossObject,),
         {
             "__slots__": (),
             "__module__": "polyloss",
-            "__qualname__": info.object_name,
-            "__doc__": f"Loss object of :func:`polyloss.{info.name}`: "
-            f"``{info.object_name}(**options)(input, target)`` is "
-            f"``{info.name}(input, target, **options)``.",
+            "__qualname__": name,
+            "__doc__": f"Loss object of :func:`polyloss.{function.__name__}`: "
+            f"``{name}(**options)({args})`` is ``{function.__name__}({args}, **options)``.",
             "function": staticmethod(function),
-            "defaults": {k: _freeze(v) for k, v in info.options.items()},
-            "reductions": info.reductions,
+            "defaults": {k: _freeze(v) for k, v in options.items()},
+            "reductions": reductions,
+            "arguments": arguments,
         },
     )
-    return cls

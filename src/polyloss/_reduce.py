@@ -10,14 +10,15 @@ from ._array import Array, Namespace
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def safe_divide(xp: Namespace, numerator: Array, denominator: Array) -> Array:
-    """``numerator / denominator``, and 0 with a zero gradient where the denominator is 0.
+def safe_divide(xp: Namespace, numerator: Array, denominator: Array, *, otherwise: float = 0.0) -> Array:
+    """``numerator / denominator``, and `otherwise` with a zero gradient where the
+    denominator is 0.
 
     The double ``where`` keeps both the value and the gradient finite: the
     division never sees a zero, and the outer ``where`` cuts the gradient.
     """
     nonzero = denominator != 0
-    return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), 0.0)
+    return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), otherwise)
 
 
 def reduce(

@@ -7,7 +7,6 @@ from typing import Any
 
 from ._array import (
     Array,
-    Namespace,
     along_axis,
     array_namespace,
     as_compute_dtype,
@@ -16,27 +15,26 @@ from ._array import (
     is_eager,
     log1m_clamped,
     log_clamped,
-    native,
+    logsumexp_parts,
     option_array,
-    shifted_logsumexp,
     softplus,
     take_1d,
     take_class,
-    to_output,
     xlogx,
 )
 from ._checks import (
     check_broadcastable,
     check_in_interval,
     check_nonempty,
+    check_number,
     check_option_shape,
     check_reduction,
-    check_same_shape,
+    paired_arrays,
 )
-from ._indexed import class_indexed_args, index_masks, reduce_indexed
-from ._objects import loss_object
+from ._indexed import ClassIndexed, class_indexed_args, index_masks, reduce_indexed
+from ._native import call_native
 from ._reduce import reduce
-from ._registry import Example, binary, labels, register, uniform
+from ._registry import Example, binary, given, labels, loss_object, register, uniform
 
 __all__ = [
     "BCELoss",
@@ -58,16 +56,6 @@ __all__ = [
 _NAN = float("nan")
 
 
-def _with_ignored(values: Any, position: int, ignore_index: int = -100) -> Any:
-    """A copy of nested lists `values` (2-D) with one entry set to `ignore_index`."""
-    out = [list(row) if isinstance(row, list) else row for row in values]
-    if isinstance(out[position], list):
-        out[position][0] = ignore_index
-    else:
-        out[position] = ignore_index
-    return out
-
-
 # --------------------------------------------------------------------------
 # validation shared by the class-indexed losses
 # --------------------------------------------------------------------------
@@ -83,24 +71,26 @@ def _check_smoothing(label_smoothing: float) -> None:
 
 
 def _cross_entropy_terms(
-    xp: Namespace,
-    x: Array,
-    target: Array,
+    args: ClassIndexed,
     *,
-    ax: int,
-    num_classes: int,
-    probabilities: bool,
-    w: Array | None,
     ignore_index: int | None,
     label_smoothing: float,
     epsilon: float | None,
     reduction: str,
     like: Array,
 ) -> Array:
-    """Cross-entropy (and the poly-1 term when `epsilon` is not None), reduced."""
+    """Cross-entropy (and the poly-1 term when `epsilon` is not None), reduced.
+
+    From the logits' gradient-stopped max ``m`` and ``lse = log sum exp(x - m)``:
+    ``log_softmax(x) = (x - m) - lse``, never formed for class-index targets (the
+    target's logit is gathered first, then shifted), so that under ``jax.jit`` the
+    logits are read once.
+    """
+    xp, x, target, ax, num_classes, probabilities, w = args
     eps_ls = float(label_smoothing)
-    shifted, lse = shifted_logsumexp(xp, x, ax)  # log_softmax = shifted - lse
+    m, lse = logsumexp_parts(xp, x, ax)
     if probabilities:
+        shifted = x - m
         a = target if eps_ls == 0.0 else target * (1.0 - eps_ls) + eps_ls / num_classes
         if w is not None:
             a = a * along_axis(xp, w, x.ndim, ax)
@@ -112,16 +102,16 @@ def _cross_entropy_terms(
         divisor = float(math.prod(x.shape) // num_classes)
         return reduce(xp, loss, reduction, divisor=divisor, dtype=like.dtype)
 
-    ignored, valid, safe = index_masks(xp, target, num_classes, ignore_index)
-    logp_t = take_class(xp, shifted, safe, axis=ax) - lse
-    w_t = None if w is None else take_1d(xp, w, safe)
+    masks = index_masks(xp, target, num_classes, ignore_index)
+    logp_t = (take_class(xp, x, masks.safe, axis=ax) - xp.squeeze(m, axis=ax)) - lse
+    w_t = None if w is None else take_1d(xp, w, masks.safe)
     loss = -logp_t if w_t is None else -(w_t * logp_t)
     if eps_ls != 0.0:
         # torch: (1 - e) * w_t * nll + e / C * sum_c w_c * (-log_softmax_c)
         if w is None:
-            smooth = num_classes * lse - xp.sum(shifted, axis=ax)
+            smooth = num_classes * lse - xp.sum(x - m, axis=ax)
         else:
-            smooth = xp.sum(w) * lse - xp.sum(shifted * along_axis(xp, w, x.ndim, ax), axis=ax)
+            smooth = xp.sum(w) * lse - xp.sum((x - m) * along_axis(xp, w, x.ndim, ax), axis=ax)
         loss = (1.0 - eps_ls) * loss + (eps_ls / num_classes) * smooth
     if epsilon is not None:
         q_t = -xp.expm1(logp_t)  # 1 - p_t
@@ -131,24 +121,20 @@ def _cross_entropy_terms(
             if w is None:
                 rest = float(num_classes - 1)
             else:
-                p = xp.exp(shifted - xp.expand_dims(lse, axis=ax))
+                p = xp.exp((x - m) - xp.expand_dims(lse, axis=ax))
                 rest = xp.sum(w) - xp.sum(p * along_axis(xp, w, x.ndim, ax), axis=ax)
             poly = (1.0 - eps_ls) * poly + (eps_ls / num_classes) * rest
         loss = loss + epsilon * poly
-    return reduce_indexed(
-        xp, loss, reduction, valid=valid, ignored=ignored, target_weight=w_t, like=like
-    )
+    return reduce_indexed(xp, loss, reduction, masks, target_weight=w_t, like=like)
 
 
 _CE_EXAMPLE = Example(
-    input=uniform((4, 3, 2), seed=11),
-    target=_with_ignored(labels((4, 2), 3, seed=12), 2),
-    target_kind="int",
+    (uniform((4, 3, 2), seed=11), labels((4, 2), 3, seed=12, ignored=(4,))),
     options={"weight": [0.5, 1.0, 2.0], "label_smoothing": 0.1},
 )
 
 
-@register("CrossEntropyLoss", family="classification", peer="torch.nn.functional.cross_entropy",
+@register("CrossEntropyLoss", family="classification", peers=("torch.nn.functional.cross_entropy",), natives=("torch",),
           example=_CE_EXAMPLE)
 def cross_entropy(
     input: Array,
@@ -223,26 +209,23 @@ def cross_entropy(
     0.241311
     """
     _check_smoothing(label_smoothing)
-    xp, x, target, ax, num_classes, probabilities, w = class_indexed_args(
+    args = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=True
     )
-    fast = native(xp, "cross_entropy")  # natives validate class indices themselves
-    if fast is not None:
-        out = fast(x, target, weight=w, ignore_index=ignore_index, label_smoothing=label_smoothing,
-                   axis=ax, reduction=reduction)
-        if out is not NotImplemented:
-            return to_output(xp, out, input)
+    out = call_native(
+        "cross_entropy", args.xp, args.input, args.target, like=input, weight=args.weight,
+        ignore_index=ignore_index, label_smoothing=label_smoothing, axis=args.axis, reduction=reduction,
+    )
+    if out is not NotImplemented:
+        return out
     return _cross_entropy_terms(
-        xp, x, target, ax=ax, num_classes=num_classes, probabilities=probabilities, w=w,
-        ignore_index=ignore_index, label_smoothing=label_smoothing, epsilon=None,
+        args, ignore_index=ignore_index, label_smoothing=label_smoothing, epsilon=None,
         reduction=reduction, like=input,
     )
 
 
 _POLY_EXAMPLE = Example(
-    input=uniform((5, 4), seed=21),
-    target=_with_ignored(labels((5,), 4, seed=22), 1),
-    target_kind="int",
+    (uniform((5, 4), seed=21), labels((5,), 4, seed=22, ignored=(1,))),
     options={"epsilon": 2.0, "weight": [1.0, 0.5, 2.0, 1.5], "label_smoothing": 0.2},
 )
 
@@ -250,7 +233,7 @@ _POLY_EXAMPLE = Example(
 @register(
     "Poly1CrossEntropyLoss",
     family="classification",
-    peer="optax.losses.poly_loss_cross_entropy",
+    peers=("optax.losses.poly_loss_cross_entropy",),
     example=_POLY_EXAMPLE,
 )
 def poly1_cross_entropy(
@@ -309,28 +292,24 @@ def poly1_cross_entropy(
     >>> round(float(polyloss.poly1_cross_entropy(logits, np.array([0, 2]), epsilon=1.0)), 6)
     0.334562
     """
-    if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool):
-        raise TypeError(f"epsilon must be a number, got {type(epsilon).__name__}")
+    check_number("epsilon", epsilon)
     _check_smoothing(label_smoothing)
-    xp, x, target, ax, num_classes, probabilities, w = class_indexed_args(
+    args = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=True
     )
     return _cross_entropy_terms(
-        xp, x, target, ax=ax, num_classes=num_classes, probabilities=probabilities, w=w,
-        ignore_index=ignore_index, label_smoothing=label_smoothing, epsilon=float(epsilon),
+        args, ignore_index=ignore_index, label_smoothing=label_smoothing, epsilon=float(epsilon),
         reduction=reduction, like=input,
     )
 
 
 _NLL_EXAMPLE = Example(
-    input=uniform((6, 4), seed=31, low=-3.0, high=-0.1),
-    target=_with_ignored(labels((6,), 4, seed=32), 4),
-    target_kind="int",
+    (uniform((6, 4), seed=31, low=-3.0, high=-0.1), labels((6,), 4, seed=32, ignored=(4,))),
     options={"weight": [0.25, 1.0, 2.0, 0.75]},
 )
 
 
-@register("NLLLoss", family="classification", peer="torch.nn.functional.nll_loss",
+@register("NLLLoss", family="classification", peers=("torch.nn.functional.nll_loss",), natives=("torch",),
           example=_NLL_EXAMPLE)
 def nll_loss(
     input: Array,
@@ -377,16 +356,15 @@ def nll_loss(
     xp, x, target, ax, num_classes, _, w = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=weight, allow_probabilities=False
     )
-    fast = native(xp, "nll_loss")  # natives validate class indices themselves
-    if fast is not None:
-        out = fast(x, target, weight=w, ignore_index=ignore_index, axis=ax, reduction=reduction)
-        if out is not NotImplemented:
-            return to_output(xp, out, input)
-    ignored, valid, safe = index_masks(xp, target, num_classes, ignore_index)
-    picked = take_class(xp, x, safe, axis=ax)
-    w_t = None if w is None else take_1d(xp, w, safe)
+    out = call_native("nll_loss", xp, x, target, like=input, weight=w, ignore_index=ignore_index,
+                      axis=ax, reduction=reduction)
+    if out is not NotImplemented:
+        return out
+    masks = index_masks(xp, target, num_classes, ignore_index)
+    picked = take_class(xp, x, masks.safe, axis=ax)
+    w_t = None if w is None else take_1d(xp, w, masks.safe)
     loss = -picked if w_t is None else -(w_t * picked)
-    return reduce_indexed(xp, loss, reduction, valid=valid, ignored=ignored, target_weight=w_t, like=input)
+    return reduce_indexed(xp, loss, reduction, masks, target_weight=w_t, like=input)
 
 
 # --------------------------------------------------------------------------
@@ -394,23 +372,13 @@ def nll_loss(
 # --------------------------------------------------------------------------
 
 
-def _binary_args(input: Array, target: Array, reduction: str) -> tuple[Namespace, Array, Array]:
-    xp = array_namespace(input=input, target=target)
-    dtype = compute_dtype(xp, input)
-    check_reduction(reduction)
-    check_same_shape(input, target)
-    check_nonempty(input)
-    return xp, as_compute_dtype(xp, input, dtype), as_compute_dtype(xp, target, dtype)
-
-
 _BCE_EXAMPLE = Example(
-    input=uniform((4, 3), seed=41, low=0.05, high=0.95),
-    target=binary((4, 3), seed=42),
-    options={"weight": uniform((3,), seed=43, low=0.5, high=1.5)},
+    (uniform((4, 3), seed=41, low=0.05, high=0.95), binary((4, 3), seed=42)),
+    options={"weight": uniform((3,), seed=43, low=0.5, high=1.5).values},
 )
 
 
-@register("BCELoss", family="classification", peer="torch.nn.functional.binary_cross_entropy",
+@register("BCELoss", family="classification", peers=("torch.nn.functional.binary_cross_entropy",), natives=("torch",),
           example=_BCE_EXAMPLE)
 def binary_cross_entropy(
     input: Array, target: Array, *, weight: Any = None, reduction: str = "mean"
@@ -449,14 +417,13 @@ def binary_cross_entropy(
     >>> polyloss.binary_cross_entropy(p, y, reduction="none")
     array([  0.10536052,   0.22314355, 100.        ])
     """
-    xp, p, y = _binary_args(input, target, reduction)
+    xp, p, y = paired_arrays(input, target, reduction)
     w = option_array(xp, weight, like=p, name="weight")
     check_broadcastable("weight", w, tuple(p.shape))
-    fast = native(xp, "binary_cross_entropy")  # natives validate the probabilities themselves
-    if fast is not None:
-        out = fast(p, y, weight=w, reduction=reduction)
-        if out is not NotImplemented:
-            return to_output(xp, out, input)
+    # the native validates the probabilities itself
+    out = call_native("binary_cross_entropy", xp, p, y, like=input, weight=w, reduction=reduction)
+    if out is not NotImplemented:
+        return out
     if is_eager(xp, p) and bool(xp.any((p < 0.0) | (p > 1.0) | (p != p))):
         raise ValueError("input of binary_cross_entropy must hold probabilities in [0, 1]")
     loss = (y - 1.0) * log1m_clamped(xp, p, -100.0) - y * log_clamped(xp, p, -100.0)
@@ -464,9 +431,8 @@ def binary_cross_entropy(
 
 
 _BCE_LOGITS_EXAMPLE = Example(
-    input=uniform((4, 3), seed=51, low=-3.0, high=3.0),
-    target=binary((4, 3), seed=52),
-    options={"weight": uniform((3,), seed=53, low=0.5, high=1.5), "pos_weight": [2.0, 0.5, 1.0],
+    (uniform((4, 3), seed=51, low=-3.0, high=3.0), binary((4, 3), seed=52)),
+    options={"weight": uniform((3,), seed=53, low=0.5, high=1.5).values, "pos_weight": [2.0, 0.5, 1.0],
              "label_smoothing": 0.1},
 )
 
@@ -474,7 +440,8 @@ _BCE_LOGITS_EXAMPLE = Example(
 @register(
     "BCEWithLogitsLoss",
     family="classification",
-    peer="torch.nn.functional.binary_cross_entropy_with_logits",
+    peers=("torch.nn.functional.binary_cross_entropy_with_logits",),
+    natives=("torch",),
     example=_BCE_LOGITS_EXAMPLE,
 )
 def binary_cross_entropy_with_logits(
@@ -523,18 +490,17 @@ def binary_cross_entropy_with_logits(
     array([4.85873516e-02, 3.13261688e-01, 1.00000000e+04])
     """
     _check_smoothing(label_smoothing)
-    xp, x, y = _binary_args(input, target, reduction)
+    xp, x, y = paired_arrays(input, target, reduction)
     w = option_array(xp, weight, like=x, name="weight")
     check_broadcastable("weight", w, tuple(x.shape))
     pw = option_array(xp, pos_weight, like=x, name="pos_weight")
     check_broadcastable("pos_weight", pw, tuple(x.shape))
-    fast = native(xp, "binary_cross_entropy_with_logits")
-    if fast is not None:
-        out = fast(x, y, weight=w, pos_weight=pw, label_smoothing=label_smoothing, reduction=reduction)
-        if out is not NotImplemented:
-            return to_output(xp, out, input)
     if label_smoothing:
         y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    out = call_native("binary_cross_entropy_with_logits", xp, x, y, like=input, weight=w,
+                      pos_weight=pw, reduction=reduction)
+    if out is not NotImplemented:
+        return out
     sp = softplus(xp, -x)
     if pw is not None:
         sp = (1.0 + (pw - 1.0) * y) * sp
@@ -547,15 +513,14 @@ def binary_cross_entropy_with_logits(
 # --------------------------------------------------------------------------
 
 _KL_EXAMPLE = Example(
-    input=uniform((3, 4), seed=61, low=-3.0, high=-0.2),
-    target=uniform((3, 4), seed=62, low=0.05, high=0.9),
+    (uniform((3, 4), seed=61, low=-3.0, high=-0.2), uniform((3, 4), seed=62, low=0.05, high=0.9))
 )
 
 
 @register(
     "KLDivLoss",
     family="classification",
-    peer="torch.nn.functional.kl_div",
+    peers=("torch.nn.functional.kl_div",),
     example=_KL_EXAMPLE,
     reductions=("mean", "sum", "none", "batchmean"),
 )
@@ -593,8 +558,7 @@ def kl_div(
     >>> round(float(polyloss.kl_div(logq, p, reduction="batchmean")), 6)
     0.601986
     """
-    check_reduction(reduction, ("mean", "sum", "none", "batchmean"))
-    xp, x, t = _binary_args(input, target, "none")
+    xp, x, t = paired_arrays(input, target, reduction, ("mean", "sum", "none", "batchmean"))
     if log_target:
         loss = xp.exp(t) * (t - x)
     else:
@@ -606,14 +570,15 @@ def kl_div(
 
 
 _LOG_LOSS_EXAMPLE = Example(
-    input=[[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.25, 0.25, 0.5], [0.1, 0.7, 0.2], [0.3, 0.3, 0.4]],
-    target=[1, 0, 2, 1, 0],
-    target_kind="int",
+    (
+        given([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3], [0.25, 0.25, 0.5], [0.1, 0.7, 0.2], [0.3, 0.3, 0.4]]),
+        given([1, 0, 2, 1, 0], integer=True),
+    ),
     options={"sample_weight": [1.0, 2.0, 0.5, 1.5, 1.0]},
 )
 
 
-@register("LogLoss", family="classification", peer="sklearn.metrics.log_loss", example=_LOG_LOSS_EXAMPLE)
+@register("LogLoss", family="classification", peers=("sklearn.metrics.log_loss",), example=_LOG_LOSS_EXAMPLE)
 def log_loss(
     input: Array, target: Array, *, sample_weight: Any = None, reduction: str = "mean"
 ) -> Array:
@@ -693,9 +658,9 @@ def log_loss(
     else:
         integer_dtype_check(xp, target, "target")
         num_classes = input.shape[1]
-        _, valid, safe = index_masks(xp, target, num_classes, None)
-        picked = xp.clip(take_class(xp, p, safe, axis=1), min=eps, max=1.0 - eps)
-        loss = xp.where(valid, -xp.log(picked), _NAN)
+        masks = index_masks(xp, target, num_classes, None)
+        picked = xp.clip(take_class(xp, p, masks.safe, axis=1), min=eps, max=1.0 - eps)
+        loss = xp.where(masks.valid, -xp.log(picked), _NAN)
     return reduce(xp, loss, reduction, weight=s, dtype=input.dtype)
 
 

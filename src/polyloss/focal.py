@@ -10,38 +10,25 @@ infinite or NaN gradient for ``gamma < 1``.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ._array import (
     Array,
     Namespace,
-    array_namespace,
-    as_compute_dtype,
-    compute_dtype,
     log1mexp,
     log_sigmoid,
     log_softmax,
-    native,
     option_array,
     power,
     softplus,
     take_1d,
     take_class,
-    to_output,
 )
-from ._checks import (
-    check_in_interval,
-    check_nonempty,
-    check_nonnegative,
-    check_option_shape,
-    check_reduction,
-    check_same_shape,
-)
+from ._checks import check_in_interval, check_nonnegative, check_number, check_option_shape, paired_arrays
 from ._indexed import class_indexed_args, index_masks, reduce_indexed
-from ._objects import loss_object
+from ._native import call_native
 from ._reduce import reduce
-from ._registry import Example, binary, labels, register, uniform
+from ._registry import Example, Peer, binary, labels, loss_object, register, uniform
 
 __all__ = [
     "FocalLoss",
@@ -71,9 +58,7 @@ def _modulator_from_log_pt(xp: Namespace, log_pt: Array, gamma: float) -> Array:
 # --------------------------------------------------------------------------
 
 _FOCAL_EXAMPLE = Example(
-    input=uniform((4, 3, 2), seed=51),
-    target=labels((4, 2), 3, seed=52),
-    target_kind="int",
+    (uniform((4, 3, 2), seed=51), labels((4, 2), 3, seed=52)),
     options={"gamma": 2.0, "alpha": [0.25, 0.5, 0.75]},
 )
 
@@ -81,7 +66,7 @@ _FOCAL_EXAMPLE = Example(
 @register(
     "FocalLoss",
     family="focal",
-    peer="the article's FocalLoss; cross_entropy at gamma=0",
+    peers=(Peer("article", "FocalLoss"), Peer("torch", "torch.nn.functional.cross_entropy", "at gamma=0")),
     example=_FOCAL_EXAMPLE,
 )
 def focal_loss(
@@ -126,8 +111,8 @@ def focal_loss(
 
     Notes
     -----
-    Matches the reference article's multi-class ``FocalLoss`` (from
-    clcarwin/focal_loss_pytorch) and, at ``gamma=0``, ``cross_entropy``.
+    Matches the multi-class ``FocalLoss`` of the article "深度学习 ② 常用损失函数 2)"
+    (from clcarwin/focal_loss_pytorch) and, at ``gamma=0``, ``cross_entropy``.
     :math:`(1 - p_t)^\gamma` is :math:`\exp(\gamma\,\mathrm{log1mexp}(\log p_t))`,
     finite in value and gradient at saturation for every ``gamma >= 0``.
 
@@ -142,14 +127,14 @@ def focal_loss(
     xp, x, target, cax, num_classes, _, _ = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=None, allow_probabilities=False
     )
-    ignored, valid, index = index_masks(xp, target, num_classes, ignore_index)
-    log_pt = take_class(xp, log_softmax(xp, x, axis=cax), index, axis=cax)
+    masks = index_masks(xp, target, num_classes, ignore_index)
+    log_pt = take_class(xp, log_softmax(xp, x, axis=cax), masks.safe, axis=cax)
     loss = -_modulator_from_log_pt(xp, log_pt, gamma) * log_pt
     a = option_array(xp, alpha, like=x, name="alpha")
     if a is not None:
         check_option_shape("alpha", a, (num_classes,))
-        loss = loss * take_1d(xp, a, index)  # alpha[target], not broadcast to the input's shape
-    return reduce_indexed(xp, loss, reduction, valid=valid, ignored=ignored, target_weight=None, like=input)
+        loss = loss * take_1d(xp, a, masks.safe)  # alpha[target], not broadcast to the input's shape
+    return reduce_indexed(xp, loss, reduction, masks, target_weight=None, like=input)
 
 
 # --------------------------------------------------------------------------
@@ -157,19 +142,10 @@ def focal_loss(
 # --------------------------------------------------------------------------
 
 
-def _sigmoid_focal_args(
-    input: Array, target: Array, gamma: float, alpha: float | None, reduction: str
-) -> tuple[Namespace, Array, Array]:
-    """Validate a sigmoid focal call; namespace, logits and labels in the compute dtype."""
-    xp = array_namespace(input=input, target=target)
-    dtype = compute_dtype(xp, input)
-    check_reduction(reduction)
+def _check_focal_options(gamma: float, alpha: float | None) -> None:
     check_nonnegative("gamma", gamma)
     if alpha is not None:
         check_in_interval("alpha", alpha, 0.0, 1.0)
-    check_same_shape(input, target)
-    check_nonempty(input)
-    return xp, as_compute_dtype(xp, input, dtype), as_compute_dtype(xp, target, dtype)
 
 
 def _sigmoid_focal_terms(
@@ -185,13 +161,14 @@ def _sigmoid_focal_terms(
     return loss, q
 
 
-_SIGMOID_EXAMPLE = Example(input=uniform((4, 5), seed=61), target=binary((4, 5), seed=62))
+_SIGMOID_EXAMPLE = Example((uniform((4, 5), seed=61), binary((4, 5), seed=62)))
 
 
 @register(
     "SigmoidFocalLoss",
     family="focal",
-    peer="torchvision.ops.sigmoid_focal_loss",
+    peers=("torchvision.ops.sigmoid_focal_loss",),
+    natives=("torch",),
     example=_SIGMOID_EXAMPLE,
 )
 def sigmoid_focal_loss(
@@ -240,19 +217,18 @@ def sigmoid_focal_loss(
     >>> polyloss.sigmoid_focal_loss(x, np.array([1.0, 0.0, 0.0]), reduction="none").round(6)
     array([0.000451, 0.016994, 0.283059])
     """
-    xp, x, t = _sigmoid_focal_args(input, target, gamma, alpha, reduction)
-    fast = native(xp, "sigmoid_focal_loss")
-    if fast is not None:
-        out = fast(x, t, gamma=gamma, alpha=alpha, reduction=reduction)
-        if out is not NotImplemented:
-            return to_output(xp, out, input)
+    _check_focal_options(gamma, alpha)
+    xp, x, t = paired_arrays(input, target, reduction)
+    out = call_native("sigmoid_focal_loss", xp, x, t, like=input, gamma=gamma, alpha=alpha,
+                      reduction=reduction)
+    if out is not NotImplemented:
+        return out
     loss, _ = _sigmoid_focal_terms(xp, x, t, gamma, alpha)
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
 
 _POLY1_EXAMPLE = Example(
-    input=uniform((3, 4), seed=71),
-    target=binary((3, 4), seed=72),
+    (uniform((3, 4), seed=71), binary((3, 4), seed=72)),
     options={"epsilon": 2.0, "gamma": 1.5},
 )
 
@@ -260,7 +236,7 @@ _POLY1_EXAMPLE = Example(
 @register(
     "Poly1FocalLoss",
     family="focal",
-    peer="Leng et al. 2022 (PolyLoss), Poly-1 focal",
+    peers=(Peer("paper", "Leng et al. 2022 (PolyLoss), poly1_focal_loss"),),
     example=_POLY1_EXAMPLE,
 )
 def poly1_focal_loss(
@@ -309,13 +285,9 @@ def poly1_focal_loss(
     >>> polyloss.poly1_focal_loss(x, np.array([1.0, 0.0, 0.0]), reduction="none").round(6)
     array([0.002145, 0.036446, 0.524234])
     """
-    if (
-        not isinstance(epsilon, (int, float))
-        or isinstance(epsilon, bool)
-        or not math.isfinite(epsilon)
-    ):
-        raise ValueError(f"epsilon must be a finite number; got {epsilon!r}")
-    xp, x, t = _sigmoid_focal_args(input, target, gamma, alpha, reduction)
+    check_number("epsilon", epsilon)
+    _check_focal_options(gamma, alpha)
+    xp, x, t = paired_arrays(input, target, reduction)
     loss, q = _sigmoid_focal_terms(xp, x, t, gamma, alpha)
     loss = loss + epsilon * (q * power(xp, q, gamma))
     return reduce(xp, loss, reduction, dtype=input.dtype)

@@ -16,7 +16,8 @@ loss is then a line of arithmetic on ``I``, ``P`` and ``T``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from ._array import (
     Array,
@@ -42,9 +43,8 @@ from ._checks import (
     check_reduction,
     check_same_shape,
 )
-from ._objects import loss_object
-from ._reduce import reduce
-from ._registry import Example, binary, labels, register, uniform
+from ._reduce import reduce, safe_divide
+from ._registry import Example, Peer, binary, given, labels, loss_object, register, uniform
 
 __all__ = [
     "DiceLoss",
@@ -67,13 +67,9 @@ W_TYPES = ("square", "simple", "uniform")
 
 
 def _ratio(xp: Namespace, numerator: Array, denominator: Array) -> Array:
-    """``numerator / denominator``, and 1 (two empty masks agree) where the denominator is 0.
-
-    The denominator is 0 only when ``smooth_dr = 0`` and both the prediction and the
-    target are empty; the double ``where`` keeps value and gradient finite there.
-    """
-    nonzero = denominator != 0
-    return xp.where(nonzero, numerator / xp.where(nonzero, denominator, 1.0), 1.0)
+    """``numerator / denominator``, and 1 (two empty masks agree) where the denominator
+    is 0: only when ``smooth_dr = 0`` and both the prediction and the target are empty."""
+    return safe_divide(xp, numerator, denominator, otherwise=1.0)
 
 
 def _activate(xp: Namespace, x: Array, activation: str | None, axis: int | None) -> Array:
@@ -88,29 +84,33 @@ def _sum(xp: Namespace, x: Array, axes: tuple[int, ...]) -> Array:
     return xp.sum(x, axis=axes) if axes else x
 
 
-def _overlap_sums(
-    input: Array,
-    target: Array,
-    *,
-    axis: int | None,
-    activation: str | None,
-    squared: bool,
-    batch: bool,
-    include_background: bool,
-    weight: Any,
-    ignore_index: int | None,
-    reduction: str,
-    smooth_nr: float,
-    smooth_dr: float,
-) -> tuple[Namespace, Array, Array, Array, Array, Array | None]:
+class OverlapSums(NamedTuple):
+    """The per-sample, per-class sums of an overlap loss (see :func:`_overlap_sums`)."""
+
+    xp: Namespace
+    intersection: Array  # I = sum p t
+    prediction: Array  # P = sum p (sum p^2 with squared)
+    truth: Array  # T = sum t (sum t^2 with squared)
+    volume: Array  # sum t, the generalized-Dice weights' volume
+    weight: Array | None  # per-class weights
+
+
+_SUM_OPTIONS = (
+    "axis", "activation", "squared", "batch", "include_background", "weight", "ignore_index",
+    "reduction", "smooth_nr", "smooth_dr",
+)
+
+
+def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> OverlapSums:
     """Validate, activate, one-hot, mask and sum.
 
-    Returns the namespace, ``I``, ``P``, ``T`` (squared sums when `squared`), the
-    plain target volume ``sum(t)`` (the generalized-Dice weights use it) and the
-    per-class `weight` array (or None). The sums have shape ``(N, C)`` (``(C,)``
+    `options` holds the keyword options shared by every overlap loss (a loss passes
+    its ``locals()``). The sums have shape ``(N, C)`` (``(C,)``
     with `batch`) for a class axis, ``(N,)`` (``()`` with `batch`) for
     ``axis=None``; ``C`` counts the classes left after `include_background`.
     """
+    (axis, activation, squared, batch, include_background, weight, ignore_index, reduction,
+     smooth_nr, smooth_dr) = (options[name] for name in _SUM_OPTIONS)
     xp = array_namespace(input=input, target=target)
     dtype = compute_dtype(xp, input)
     check_reduction(reduction)
@@ -208,7 +208,7 @@ def _overlap_sums(
     pred = _sum(xp, p * p if squared else p, axes)
     truth = _sum(xp, t, axes)
     truth_sq = _sum(xp, t * t, axes) if squared else truth
-    return xp, intersection, pred, truth_sq, truth, w
+    return OverlapSums(xp, intersection, pred, truth_sq, truth, w)
 
 
 _COMMON_DOC = """\
@@ -257,14 +257,18 @@ def _docstring(doc: str) -> str:
 # --------------------------------------------------------------------------
 
 _DICE_EXAMPLE = Example(
-    input=uniform((2, 3, 4), seed=11),
-    target=labels((2, 4), 3, seed=12),
-    target_kind="int",
+    (uniform((2, 3, 4), seed=11), labels((2, 4), 3, seed=12)),
     options={"axis": 1, "activation": "softmax", "smooth_nr": 0.5, "smooth_dr": 0.5},
 )
 
 
-@register("DiceLoss", family="overlap", peer="monai.losses.DiceLoss", example=_DICE_EXAMPLE)
+@register(
+    "DiceLoss",
+    family="overlap",
+    peers=("monai.losses.DiceLoss", "segmentation_models_pytorch.losses.DiceLoss", "keras.losses.Dice",
+           Peer("article", "DiceLoss")),
+    example=_DICE_EXAMPLE,
+)
 def dice_loss(
     input: Array,
     target: Array,
@@ -299,7 +303,7 @@ def dice_loss(
     -----
     Matches ``monai.losses.DiceLoss`` (pass its smoothing explicitly: MONAI's
     default is ``1e-5``; ``softmax``/``sigmoid`` are `activation`, ``to_onehot_y``
-    is a class-map target). The reference article's ``DiceLoss`` is
+    is a class-map target). The ``DiceLoss`` of the article "深度学习 ② 常用损失函数 2)" is
     ``smooth_nr=2.0, smooth_dr=1.0`` with ``axis=None``. MONAI's weighted
     ``"mean"`` divides by the number of classes, polyloss by the total weight.
 
@@ -311,27 +315,13 @@ def dice_loss(
     >>> round(float(polyloss.dice_loss(p, t)), 6)
     0.12
     """
-    xp, i, p, t, _, w = _overlap_sums(
-        input,
-        target,
-        axis=axis,
-        activation=activation,
-        squared=squared,
-        batch=batch,
-        include_background=include_background,
-        weight=weight,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        smooth_nr=smooth_nr,
-        smooth_dr=smooth_dr,
-    )
+    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
     loss = 1.0 - _ratio(xp, 2.0 * i + smooth_nr, p + t + smooth_dr)
     return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
 
 
 _JACCARD_EXAMPLE = Example(
-    input=uniform((2, 3, 4), seed=21),
-    target=binary((2, 3, 4), seed=22),
+    (uniform((2, 3, 4), seed=21), binary((2, 3, 4), seed=22)),
     options={"axis": 1, "activation": "sigmoid", "squared": True, "weight": [1.0, 2.0, 0.5]},
 )
 
@@ -339,7 +329,8 @@ _JACCARD_EXAMPLE = Example(
 @register(
     "JaccardLoss",
     family="overlap",
-    peer="monai.losses.DiceLoss(jaccard=True)",
+    peers=(Peer("monai", "monai.losses.DiceLoss", "jaccard=True"),
+           "segmentation_models_pytorch.losses.JaccardLoss"),
     example=_JACCARD_EXAMPLE,
 )
 def jaccard_loss(
@@ -385,35 +376,18 @@ def jaccard_loss(
     >>> round(float(polyloss.jaccard_loss(p, t, smooth_nr=0.0, smooth_dr=0.0)), 6)
     0.26087
     """
-    xp, i, p, t, _, w = _overlap_sums(
-        input,
-        target,
-        axis=axis,
-        activation=activation,
-        squared=squared,
-        batch=batch,
-        include_background=include_background,
-        weight=weight,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        smooth_nr=smooth_nr,
-        smooth_dr=smooth_dr,
-    )
+    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
     loss = 1.0 - _ratio(xp, 2.0 * i + smooth_nr, 2.0 * (p + t - i) + smooth_dr)
     return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
 
 
 _TVERSKY_EXAMPLE = Example(
-    input=uniform((2, 3, 2, 2), seed=31),
-    target=labels((2, 2, 2), 3, seed=32),
-    target_kind="int",
+    (uniform((2, 3, 2, 2), seed=31), labels((2, 2, 2), 3, seed=32)),
     options={"axis": 1, "activation": "softmax", "alpha": 0.3, "beta": 0.7, "gamma": 1.5},
 )
 
 
-@register(
-    "TverskyLoss", family="overlap", peer="monai.losses.TverskyLoss", example=_TVERSKY_EXAMPLE
-)
+@register("TverskyLoss", family="overlap", peers=("monai.losses.TverskyLoss",), example=_TVERSKY_EXAMPLE)
 def tversky_loss(
     input: Array,
     target: Array,
@@ -472,33 +446,18 @@ def tversky_loss(
     check_nonnegative("alpha", alpha)
     check_nonnegative("beta", beta)
     check_nonnegative("gamma", gamma)
-    xp, i, p, t, _, w = _overlap_sums(
-        input,
-        target,
-        axis=axis,
-        activation=activation,
-        squared=squared,
-        batch=batch,
-        include_background=include_background,
-        weight=weight,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        smooth_nr=smooth_nr,
-        smooth_dr=smooth_dr,
-    )
+    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
     index = _ratio(xp, i + smooth_nr, i + alpha * (p - i) + beta * (t - i) + smooth_dr)
     loss = power(xp, 1.0 - index, gamma)
     return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
 
 
 _GDL_EXAMPLE = Example(
-    input=uniform((3, 3, 4), seed=41),
-    target=[
-        [0, 1, 1, 0],
-        [2, 2, 0, 2],
-        [1, 1, 1, 1],
-    ],  # class 2 absent from sample 0, 0 and 2 from sample 2
-    target_kind="int",
+    (
+        uniform((3, 3, 4), seed=41),
+        # class 2 absent from sample 0, 0 and 2 from sample 2
+        given([[0, 1, 1, 0], [2, 2, 0, 2], [1, 1, 1, 1]], integer=True),
+    ),
     options={"axis": 1, "activation": "softmax", "w_type": "square"},
 )
 
@@ -521,7 +480,7 @@ def _class_weights(xp: Namespace, volume: Array, w_type: str, batch: bool) -> Ar
 @register(
     "GeneralizedDiceLoss",
     family="overlap",
-    peer="monai.losses.GeneralizedDiceLoss",
+    peers=("monai.losses.GeneralizedDiceLoss",),
     example=_GDL_EXAMPLE,
 )
 def generalized_dice_loss(
@@ -579,20 +538,7 @@ def generalized_dice_loss(
         raise ValueError(
             "weight is per class and needs a class axis; it must be None with axis=None"
         )
-    xp, i, p, t, volume, w = _overlap_sums(
-        input,
-        target,
-        axis=axis,
-        activation=activation,
-        squared=squared,
-        batch=batch,
-        include_background=include_background,
-        weight=weight,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        smooth_nr=smooth_nr,
-        smooth_dr=smooth_dr,
-    )
+    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
     if axis is None:  # one class per sample: the weight then only scales against the smoothing
         i, p, t, volume = (xp.expand_dims(a, axis=-1) for a in (i, p, t, volume))
     cw = _class_weights(xp, volume, w_type, batch)

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import math
 
-from ._array import (
-    Array,
-    array_namespace,
-    as_compute_dtype,
-    compute_dtype,
-    native,
-    option_array,
-    softplus,
-    to_output,
-)
-from ._checks import (
-    check_nonempty,
-    check_nonnegative,
-    check_option_shape,
-    check_reduction,
-    check_same_shape,
-)
-from ._objects import loss_object
+from ._array import Array, option_array, softplus
+from ._checks import check_nonnegative, check_option_shape, paired_arrays
+from ._native import call_native
 from ._reduce import reduce
-from ._registry import Example, register, uniform
+from ._registry import Example, loss_object, register, uniform
 
 __all__ = [
     "HuberLoss",
@@ -38,32 +23,19 @@ __all__ = [
     "smooth_l1_loss",
 ]
 
-_EXAMPLE = Example(input=uniform((4, 5), seed=1), target=uniform((4, 5), seed=2))
+_EXAMPLE = Example((uniform((4, 5), seed=1), uniform((4, 5), seed=2)))
 
 
-def _arguments(input: Array, target: Array, weight: object, reduction: str):
+def _weighted_arguments(input: Array, target: Array, weight: object, reduction: str):
     """Namespace, input and target in the compute dtype, and the element weight."""
-    xp = array_namespace(input=input, target=target)
-    dtype = compute_dtype(xp, input)
-    check_reduction(reduction)
-    check_same_shape(input, target)
-    check_nonempty(input)
-    x, y = as_compute_dtype(xp, input, dtype), as_compute_dtype(xp, target, dtype)
-    w = None if weight is None else option_array(xp, weight, like=x, name="weight")
+    xp, x, y = paired_arrays(input, target, reduction)
+    w = option_array(xp, weight, like=x, name="weight")
     check_option_shape("weight", w, tuple(input.shape))
     return xp, x, y, w
 
 
-def _native(xp, name: str, input: Array, x: Array, y: Array, reduction: str, **options):
-    """The backend's fused kernel for loss `name`, or NotImplemented (see ``_array.native``)."""
-    fast = native(xp, name)
-    if fast is None:
-        return NotImplemented
-    out = fast(x, y, reduction=reduction, **options)
-    return out if out is NotImplemented else to_output(xp, out, input)
-
-
-@register("L1Loss", family="regression", peer="torch.nn.functional.l1_loss", example=_EXAMPLE)
+@register("L1Loss", family="regression", peers=("torch.nn.functional.l1_loss",), natives=("torch",),
+          example=_EXAMPLE)
 def l1_loss(input: Array, target: Array, *, weight: object = None, reduction: str = "mean") -> Array:
     r"""Mean absolute error, :math:`\ell = w\,|x - y|`.
 
@@ -92,14 +64,15 @@ def l1_loss(input: Array, target: Array, *, weight: object = None, reduction: st
     >>> float(polyloss.l1_loss(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 1.0])))
     1.3333333333333333
     """
-    xp, x, y, weight = _arguments(input, target, weight, reduction)
-    out = _native(xp, "l1_loss", input, x, y, reduction, weight=weight)
+    xp, x, y, weight = _weighted_arguments(input, target, weight, reduction)
+    out = call_native("l1_loss", xp, x, y, like=input, weight=weight, reduction=reduction)
     if out is not NotImplemented:
         return out
     return reduce(xp, xp.abs(x - y), reduction, weight=weight, dtype=input.dtype)
 
 
-@register("MSELoss", family="regression", peer="torch.nn.functional.mse_loss", example=_EXAMPLE)
+@register("MSELoss", family="regression", peers=("torch.nn.functional.mse_loss",), natives=("torch",),
+          example=_EXAMPLE)
 def mse_loss(input: Array, target: Array, *, weight: object = None, reduction: str = "mean") -> Array:
     r"""Mean squared error, :math:`\ell = w\,(x - y)^2`.
 
@@ -128,8 +101,8 @@ def mse_loss(input: Array, target: Array, *, weight: object = None, reduction: s
     >>> float(polyloss.mse_loss(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 1.0])))
     3.3333333333333335
     """
-    xp, x, y, weight = _arguments(input, target, weight, reduction)
-    out = _native(xp, "mse_loss", input, x, y, reduction, weight=weight)
+    xp, x, y, weight = _weighted_arguments(input, target, weight, reduction)
+    out = call_native("mse_loss", xp, x, y, like=input, weight=weight, reduction=reduction)
     if out is not NotImplemented:
         return out
     diff = x - y
@@ -144,9 +117,8 @@ def _huber(xp, diff: Array, delta: float) -> Array:
     return 0.5 * m * m + delta * (abs_diff - m)
 
 
-@register(
-    "SmoothL1Loss", family="regression", peer="torch.nn.functional.smooth_l1_loss", example=_EXAMPLE
-)
+@register("SmoothL1Loss", family="regression", peers=("torch.nn.functional.smooth_l1_loss",),
+          natives=("torch",), example=_EXAMPLE)
 def smooth_l1_loss(input: Array, target: Array, *, beta: float = 1.0, reduction: str = "mean") -> Array:
     r"""Smooth L1: :math:`0.5 d^2/\beta` for :math:`|d| < \beta`, else :math:`|d| - 0.5\beta`.
 
@@ -172,8 +144,8 @@ def smooth_l1_loss(input: Array, target: Array, *, beta: float = 1.0, reduction:
     array([0.125, 2.5  ])
     """
     check_nonnegative("beta", beta)
-    xp, x, y, _ = _arguments(input, target, None, reduction)
-    out = _native(xp, "smooth_l1_loss", input, x, y, reduction, beta=beta)
+    xp, x, y = paired_arrays(input, target, reduction)
+    out = call_native("smooth_l1_loss", xp, x, y, like=input, beta=beta, reduction=reduction)
     if out is not NotImplemented:
         return out
     diff = x - y
@@ -181,12 +153,9 @@ def smooth_l1_loss(input: Array, target: Array, *, beta: float = 1.0, reduction:
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
 
-@register(
-    "HuberLoss",
-    family="regression",
-    peer="torch.nn.functional.huber_loss, optax.losses.huber_loss",
-    example=_EXAMPLE,
-)
+@register("HuberLoss", family="regression",
+          peers=("torch.nn.functional.huber_loss", "optax.losses.huber_loss"), natives=("torch",),
+          example=_EXAMPLE)
 def huber_loss(input: Array, target: Array, *, delta: float = 1.0, reduction: str = "mean") -> Array:
     r"""Huber loss: :math:`0.5 d^2` for :math:`|d| \le \delta`, else :math:`\delta(|d| - 0.5\delta)`.
 
@@ -212,14 +181,14 @@ def huber_loss(input: Array, target: Array, *, delta: float = 1.0, reduction: st
     array([0.125, 4.   ])
     """
     check_nonnegative("delta", delta)
-    xp, x, y, _ = _arguments(input, target, None, reduction)
-    out = _native(xp, "huber_loss", input, x, y, reduction, delta=delta)
+    xp, x, y = paired_arrays(input, target, reduction)
+    out = call_native("huber_loss", xp, x, y, like=input, delta=delta, reduction=reduction)
     if out is not NotImplemented:
         return out
     return reduce(xp, _huber(xp, x - y, delta), reduction, dtype=input.dtype)
 
 
-@register("LogCoshLoss", family="regression", peer="optax.losses.log_cosh", example=_EXAMPLE)
+@register("LogCoshLoss", family="regression", peers=("optax.losses.log_cosh",), example=_EXAMPLE)
 def log_cosh_loss(input: Array, target: Array, *, reduction: str = "mean") -> Array:
     r"""Log-cosh loss, :math:`\log\cosh(x - y)`.
 
@@ -244,7 +213,7 @@ def log_cosh_loss(input: Array, target: Array, *, reduction: str = "mean") -> Ar
     >>> polyloss.log_cosh_loss(np.array([0.0, 1.0, 10.0]), np.zeros(3), reduction="none")
     array([0.        , 0.43378083, 9.30685282])
     """
-    xp, x, y, _ = _arguments(input, target, None, reduction)
+    xp, x, y = paired_arrays(input, target, reduction)
     abs_diff = xp.abs(x - y)
     loss = abs_diff + softplus(xp, -2.0 * abs_diff) - math.log(2.0)
     return reduce(xp, loss, reduction, dtype=input.dtype)

@@ -4,8 +4,8 @@ Everything a loss needs beyond the Array API standard lives here: namespace and
 device resolution for the arguments, dtype rules, conversion of array-valued
 options, knowing whether a call is traced or lazy, stop-gradient, the stable
 primitives the standard lacks (logsumexp, log-softmax, softplus, log-sigmoid,
-one-hot, a class gather) and the seam through which a backend's native kernels
-replace a generic composition.
+one-hot, a class gather), each of them through a backend's own kernel where it has
+one (``_torch.py``, ``_jax.py``).
 
 No array library is imported at module import time; backend modules are
 imported lazily, only once an array of theirs has been seen.
@@ -38,7 +38,9 @@ __all__ = [
     "log_sigmoid",
     "log_softmax",
     "logsumexp",
-    "native",
+    "logsumexp_parts",
+    "backend_module",
+    "import_backend_modules",
     "one_hot",
     "option_array",
     "power",
@@ -46,6 +48,7 @@ __all__ = [
     "stop_gradient",
     "take_class",
     "to_output",
+    "value_range",
 ]
 
 Array = Any
@@ -358,52 +361,65 @@ def _eager_test(xp: Namespace) -> Callable[[Array], bool]:
 
 def stop_gradient(xp: Namespace, x: Array) -> Array:
     """`x` with its gradient stopped (identity on backends without autodiff)."""
-    fast = native(xp, "stop_gradient")
-    return x if fast is None else fast(x)
+    fast = backend_module(xp)
+    return x if fast is None else fast.stop_gradient(x)
+
+
+def value_range(xp: Namespace, x: Array) -> tuple[int, int] | None:
+    """The smallest and largest entry of an integer array as Python ints, or None where
+    they cannot be read now (traced or lazy arrays)."""
+    if not is_eager(xp, x):
+        return None
+    fast = backend_module(xp)
+    if fast is not None:
+        return fast.value_range(x)
+    lowest = xp.min(x)
+    if not is_eager(xp, lowest):  # a concrete array closed over by a traced function
+        return None
+    return int(lowest), int(xp.max(x))
 
 
 # --------------------------------------------------------------------------
-# the fast-path seam
+# backend modules of the primitives
 # --------------------------------------------------------------------------
 
-_NATIVE_MODULES = {"torch": "polyloss._array._torch", "jax": "polyloss._array._jax"}
-_NATIVE_CACHE: dict[tuple[int, str], Callable[..., Any] | None] = {}
+_BACKEND_MODULES = {"torch": "polyloss._array._torch", "jax": "polyloss._array._jax"}
+_BACKEND_MODULE: dict[tuple[int, str], types.ModuleType | None] = {}
 
 
-def native(xp: Namespace, name: str) -> Callable[..., Any] | None:
-    """The backend's native implementation of `name`, or None for the generic path.
+def backend_module(xp: Namespace, package: str = "polyloss._array") -> types.ModuleType | None:
+    """The module of `package` written for the backend of `xp` (``<package>._torch`` or
+    ``<package>._jax``), or None: the generic path.
 
-    Native implementations live in ``polyloss._array._<backend>`` and must give the
-    same numbers as the generic Array API composition (the conformance tests run
-    both). A native loss returns ``NotImplemented`` for option combinations it does
-    not cover, and the caller then takes the generic path.
+    Such a module is imported with polyloss when its backend is already imported, else
+    at the first array of its backend; an import cannot be traced by torch.compile, so a
+    first call made while compiling gets None, this once.
     """
-    key = (id(xp), name)
+    key = (id(xp), package)
     try:
-        return _NATIVE_CACHE[key]
+        return _BACKEND_MODULE[key]
     except KeyError:
         pass
     backend = backend_name(xp)
-    module_name = _NATIVE_MODULES.get(backend)
-    if module_name is None:
-        _NATIVE_CACHE[key] = None
+    if backend not in _BACKEND_MODULES:
+        _BACKEND_MODULE[key] = None
         return None
-    module = sys.modules.get(module_name)
+    name = f"{package}._{backend}"
+    module = sys.modules.get(name)
     if module is None:
         if backend == "torch" and sys.modules["torch"].compiler.is_compiling():
-            return None  # torch.compile cannot trace an import: the generic path, this once
-        module = importlib.import_module(module_name)
-    impl = getattr(module, name, None)
-    _NATIVE_CACHE[key] = impl
-    return impl
+            return None
+        module = importlib.import_module(name)
+    _BACKEND_MODULE[key] = module
+    return module
 
 
-def _import_natives_of_loaded_backends() -> None:
-    """Import the native modules of the backends already imported (never a backend itself),
-    so that a first call under ``torch.compile`` finds its native kernels."""
-    for backend, module_name in _NATIVE_MODULES.items():
+def import_backend_modules(package: str) -> None:
+    """Import the backend modules of `package` whose backend is already imported (never
+    a backend itself), so that a first call under ``torch.compile`` finds them."""
+    for backend in _BACKEND_MODULES:
         if backend in sys.modules:
-            importlib.import_module(module_name)
+            importlib.import_module(f"{package}._{backend}")
 
 
 # --------------------------------------------------------------------------
@@ -413,9 +429,9 @@ def _import_natives_of_loaded_backends() -> None:
 
 def logsumexp(xp: Namespace, x: Array, axis: int, keepdims: bool = False) -> Array:
     """``log(sum(exp(x), axis))`` without overflow; the max shift's gradient is stopped."""
-    fast = native(xp, "logsumexp")
+    fast = backend_module(xp)
     if fast is not None:
-        return fast(x, axis=axis, keepdims=keepdims)
+        return fast.logsumexp(x, axis=axis, keepdims=keepdims)
     shift = _stopped_max(xp, x, axis)
     out = xp.log(xp.sum(xp.exp(x - shift), axis=axis, keepdims=True)) + shift
     return out if keepdims else xp.squeeze(out, axis=axis)
@@ -431,17 +447,17 @@ def _stopped_max(xp: Namespace, x: Array, axis: int) -> Array:
 
 def log_softmax(xp: Namespace, x: Array, axis: int) -> Array:
     """``x - logsumexp(x, axis)``: log-probabilities from logits."""
-    fast = native(xp, "log_softmax")
+    fast = backend_module(xp)
     if fast is not None:
-        return fast(x, axis=axis)
+        return fast.log_softmax(x, axis=axis)
     return x - logsumexp(xp, x, axis=axis, keepdims=True)
 
 
 def softplus(xp: Namespace, x: Array) -> Array:
     """``log(1 + exp(x))``, exact for large ``|x|``."""
-    fast = native(xp, "softplus")
+    fast = backend_module(xp)
     if fast is not None:
-        return fast(x)
+        return fast.softplus(x)
     # max(x, 0) as (x + |x|) / 2: exact in floating point, and its gradient at 0 is 1/2
     # (clip's is 1 there, which made the gradient of softplus at exactly 0 one, not 1/2)
     return 0.5 * (x + xp.abs(x)) + xp.log1p(xp.exp(-xp.abs(x)))
@@ -530,20 +546,17 @@ def log_clamped(xp: Namespace, x: Array, floor: float) -> Array:
 # --------------------------------------------------------------------------
 
 
-def shifted_logsumexp(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array]:
-    """Logits shifted by their (gradient-stopped) max, and the log-sum-exp of the shifted.
+def logsumexp_parts(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array]:
+    """The two parts of a stable log-sum-exp: ``logsumexp(x) = lse + m``.
 
-    Returns ``(s, lse)`` with ``s = x - m`` (``m`` the max along `axis`, kept as a
-    dimension, its gradient stopped, 0 where it is not finite) and
-    ``lse = log(sum(exp(s), axis))`` with `axis` removed. Then
-    ``log_softmax(x) = s - lse`` and ``logsumexp(x) = lse + m``. Losses built on
-    ``s`` and ``lse`` never form ``log_softmax`` and lose no precision to a large
-    common offset of the logits; the only temporaries of the logits' size are
-    ``s`` and ``exp(s)``.
+    ``m`` is the max along `axis` (kept as a dimension, its gradient stopped, 0 where
+    it is not finite) and ``lse = log(sum(exp(x - m), axis))`` with `axis` removed.
+    Then ``log_softmax(x) = (x - m) - lse``: losses built on the parts lose no
+    precision to a large common offset of the logits, and can gather a class's logit
+    before shifting it instead of forming ``log_softmax``.
     """
-    shifted = x - _stopped_max(xp, x, axis)
-    lse = xp.log(xp.sum(xp.exp(shifted), axis=axis))
-    return shifted, lse
+    m = _stopped_max(xp, x, axis)
+    return m, xp.log(xp.sum(xp.exp(x - m), axis=axis))
 
 
 def along_axis(xp: Namespace, v: Array, ndim: int, axis: int) -> Array:
@@ -580,4 +593,4 @@ def log1m_clamped(xp: Namespace, x: Array, floor: float) -> Array:
     return xp.where(below, xp.clip(xp.log1p(-safe), min=floor), floor)
 
 
-_import_natives_of_loaded_backends()
+import_backend_modules("polyloss._array")

@@ -1,75 +1,26 @@
-"""Native PyTorch kernels behind the array layer's fast-path seam.
+"""PyTorch kernels of the array layer's primitives.
 
-Each function gives the numbers of the generic Array API composition it replaces
-(``tests/test_native.py`` compares the two, values and gradients) and is imported
-only once a torch tensor has been seen.
-
-The loss-level natives call the fused ATen kernels (``torch._C._nn.*``) directly:
-``torch.nn.functional``'s wrappers re-broadcast, re-check and re-map the reduction
-on every call, which costs as much as the kernel itself on small batches, and the
-loss functions have already validated the arguments. A native returns
-``NotImplemented`` for what it does not cover exactly; the caller then takes the
-generic path. In particular:
-
-- class-index losses under tracing (``torch.compile``, ``vmap``): ATen's kernels do
-  not give NaN for an out-of-range index there, the generic path does;
-- a ``"mean"`` whose divisor is 0 (every target ignored): torch gives NaN, polyloss
-  0 with a zero gradient. On CPU the result is checked (a cheap read) and the
-  generic path redoes the rare NaN case; on other devices the native divides the
-  ``"sum"`` by the total weight itself, without a host synchronisation;
-- ``binary_cross_entropy`` with a gradient when some probability is within 1e-12
-  of 0 or 1, where torch's clamped gradient differs from the exact one.
+Each gives the numbers of the generic Array API composition it replaces. Imported
+only once a torch tensor has been seen, or with polyloss when torch already is.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import Any
 
-# Imported only once torch itself is (see polyloss._array.native): never imports it.
+# Imported only once torch itself is (see polyloss._array.backend_module): never imports it.
 torch: Any = sys.modules["torch"]
 F: Any = torch.nn.functional
-
-_nn = torch._C._nn
-_REDUCTION = {"none": 0, "mean": 1, "sum": 2}
-_is_compiling = torch.compiler.is_compiling
-_is_batched = torch._C._functorch.is_batchedtensor
-
-
-def _eager(x: torch.Tensor) -> bool:
-    """Not traced by torch.compile and not a vmap-batched tensor."""
-    return not _is_compiling() and not _is_batched(x)
-
-
-def _reads_cheaply(x: torch.Tensor) -> bool:
-    """Whether reading a value of `x` back to Python costs no device synchronisation."""
-    return x.is_cpu
-
-
-def _check_indices(target: torch.Tensor, num_classes: int, ignore_index: int) -> None:
-    """polyloss' eager validation of class indices (a ValueError naming the index)."""
-    import array_api_compat
-
-    from .._checks import check_class_indices
-
-    xp = array_api_compat.array_namespace(target)
-    check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
-
-
-def index_bounds(target: torch.Tensor) -> tuple[int, int]:
-    """The smallest and largest entry of an integer tensor, in one pass (eager only)."""
-    lo, hi = torch.aminmax(target)
-    return lo.item(), hi.item()
-
-
-# --------------------------------------------------------------------------
-# primitives
-# --------------------------------------------------------------------------
 
 
 def stop_gradient(x: torch.Tensor) -> torch.Tensor:
     return x.detach()
+
+
+def value_range(x: torch.Tensor) -> tuple[int, int]:
+    lowest, highest = torch.aminmax(x)
+    return lowest.item(), highest.item()
 
 
 def logsumexp(x: torch.Tensor, *, axis: int, keepdims: bool = False) -> torch.Tensor:
@@ -85,195 +36,3 @@ def softplus(x: torch.Tensor) -> torch.Tensor:
     # log1p(exp(-x)) ~ 2e-9, visible in float64. Above 40 it is below 1e-17 * x,
     # and exp(40) is finite in float32, so 40 is exact in both precisions.
     return F.softplus(x, beta=1.0, threshold=40.0)
-
-
-# --------------------------------------------------------------------------
-# regression
-# --------------------------------------------------------------------------
-
-
-def l1_loss(x: torch.Tensor, y: torch.Tensor, *, weight: object = None, reduction: str) -> torch.Tensor:
-    if weight is not None:
-        return NotImplemented
-    return _nn.l1_loss(x, y, _REDUCTION[reduction])
-
-
-def mse_loss(x: torch.Tensor, y: torch.Tensor, *, weight: object = None, reduction: str) -> torch.Tensor:
-    if weight is not None:
-        return NotImplemented
-    return _nn.mse_loss(x, y, _REDUCTION[reduction])
-
-
-def huber_loss(x: torch.Tensor, y: torch.Tensor, *, delta: float, reduction: str) -> torch.Tensor:
-    if delta == 0:  # torch requires delta > 0; the generic path gives 0
-        return NotImplemented
-    return _nn.huber_loss(x, y, _REDUCTION[reduction], float(delta))
-
-
-def smooth_l1_loss(x: torch.Tensor, y: torch.Tensor, *, beta: float, reduction: str) -> torch.Tensor:
-    return _nn.smooth_l1_loss(x, y, _REDUCTION[reduction], float(beta))
-
-
-# --------------------------------------------------------------------------
-# class-indexed
-# --------------------------------------------------------------------------
-
-
-def _class_first(x: torch.Tensor, target: torch.Tensor, axis: int, probabilities: bool):
-    """The class axis at 1 (ATen's layout); an unbatched ``(C,)`` keeps axis 0.
-
-    Channel-last ``(N, d1, ..., C)`` is flattened to ``(N * d1 * ..., C)`` (a view for
-    contiguous inputs); another axis is moved and made contiguous (the backward of
-    ATen's ``nll_loss2d`` needs it). The per-sample result of ``"none"`` is reshaped
-    back by the caller (`_unflatten`).
-    """
-    if axis == 1 or x.ndim == 1:
-        return x, target
-    if axis == x.ndim - 1:
-        x = x.reshape(-1, x.shape[-1])
-        target = target.reshape(x.shape) if probabilities else target.reshape(-1)
-        return x, target
-    x = torch.movedim(x, axis, 1).contiguous()
-    if probabilities:
-        target = torch.movedim(target, axis, 1).contiguous()
-    return x, target
-
-
-def _unflatten(out: torch.Tensor, x: torch.Tensor, axis: int, reduction: str) -> torch.Tensor:
-    """Undo the flattening of `_class_first` on a ``"none"`` result."""
-    if reduction != "none" or axis == 1 or x.ndim <= 2:
-        return out
-    return out.reshape(x.shape[:axis] + x.shape[axis + 1 :])
-
-
-def _indexed(kernel, x, target, weight, ignore_index, axis, reduction, *extra):
-    """Run an ATen class-index kernel with polyloss' mean convention (0 when nothing counts)."""
-    if not _eager(x):
-        return NotImplemented  # out-of-range indices must give NaN under tracing
-    if target.dtype != torch.int64:
-        target = target.long()
-    shaped = x
-    x, target = _class_first(x, target, axis, False)
-    cpu = _reads_cheaply(x)
-    if not cpu:  # CUDA kernels assert on the device rather than raise: validate first
-        _check_indices(target, x.shape[1 if x.ndim > 1 else 0], ignore_index)
-    try:
-        if reduction != "mean":
-            out = kernel(x, target, weight, _REDUCTION[reduction], ignore_index, *extra)
-            return _unflatten(out, shaped, axis, reduction)
-        if cpu:
-            out = kernel(x, target, weight, 1, ignore_index, *extra)
-            # NaN: nothing counts (torch divides 0 by 0) or NaN in the input; the generic
-            # path gives 0 with a zero gradient for the first and NaN for the second
-            return NotImplemented if math.isnan(out.item()) else out
-    except (IndexError, RuntimeError):
-        # ATen's CPU kernels check the index range themselves ("Target 7 is out of
-        # bounds"): answer with polyloss' ValueError naming the index
-        _check_indices(target, x.shape[1 if x.ndim > 1 else 0], ignore_index)
-        raise
-    total = kernel(x, target, weight, 2, ignore_index, *extra)
-    counts = target != ignore_index  # validated: every other entry is in range
-    if weight is None:
-        divisor = counts.sum(dtype=total.dtype)
-    else:
-        divisor = torch.where(counts, weight[torch.where(counts, target, 0)], 0.0).sum()
-    nonzero = divisor != 0
-    return torch.where(nonzero, total / torch.where(nonzero, divisor, 1.0), 0.0)
-
-
-def nll_loss(
-    x: torch.Tensor, target: torch.Tensor, *, weight: torch.Tensor | None, ignore_index: int,
-    axis: int, reduction: str,
-) -> torch.Tensor:
-    return _indexed(_nn.nll_loss_nd, x, target, weight, ignore_index, axis, reduction)
-
-
-def cross_entropy(
-    x: torch.Tensor, target: torch.Tensor, *, weight: torch.Tensor | None, ignore_index: int,
-    label_smoothing: float, axis: int, reduction: str,
-) -> torch.Tensor:
-    if target.is_floating_point():  # class probabilities: nothing is ignored, mean over samples
-        shaped = x
-        x, target = _class_first(x, target, axis, True)
-        out = _nn.cross_entropy_loss(
-            x, target, weight, _REDUCTION[reduction], ignore_index, float(label_smoothing)
-        )
-        return _unflatten(out, shaped, axis, reduction)
-    return _indexed(
-        _nn.cross_entropy_loss, x, target, weight, ignore_index, axis, reduction, float(label_smoothing)
-    )
-
-
-# --------------------------------------------------------------------------
-# binary
-# --------------------------------------------------------------------------
-
-# torch's gradient of binary_cross_entropy divides by max(p (1 - p), 1e-12); within that
-# margin of 0 and 1 (and in the clamped region) it differs from the exact gradient of
-# the clamped loss that the generic path differentiates.
-_BCE_MARGIN = 2e-12
-
-
-_BCE_RANGE = "input of binary_cross_entropy must hold probabilities in [0, 1]"
-
-
-def binary_cross_entropy(
-    p: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None, reduction: str
-) -> torch.Tensor:
-    """ATen's BCE; in eager calls it also validates the probabilities (ValueError)."""
-    eager = _eager(p)
-    if p.requires_grad and torch.is_grad_enabled():
-        if not eager or not _reads_cheaply(p):
-            return NotImplemented
-        lo, hi = (v.item() for v in torch.aminmax(p.detach()))
-        if not (lo >= 0.0 and hi <= 1.0):  # NaN fails both
-            raise ValueError(_BCE_RANGE)
-        if not (lo > _BCE_MARGIN and hi < 1.0 - _BCE_MARGIN):
-            return NotImplemented
-    elif eager and not _reads_cheaply(p):  # CUDA's kernel asserts on the device instead
-        if bool(torch.any((p < 0.0) | (p > 1.0) | (p != p))):
-            raise ValueError(_BCE_RANGE)
-    if weight is not None and weight.shape != p.shape:
-        weight = weight.expand(p.shape)
-    try:
-        return _nn.binary_cross_entropy(p, y, weight, _REDUCTION[reduction])
-    except RuntimeError as e:  # ATen's CPU range check ("all elements of input should be between 0 and 1")
-        if eager and "between 0 and 1" in str(e):
-            raise ValueError(_BCE_RANGE) from None
-        raise
-
-
-def binary_cross_entropy_with_logits(
-    x: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None, pos_weight: torch.Tensor | None,
-    label_smoothing: float, reduction: str,
-) -> torch.Tensor:
-    if label_smoothing:
-        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    return torch.binary_cross_entropy_with_logits(x, y, weight, pos_weight, _REDUCTION[reduction])
-
-
-# --------------------------------------------------------------------------
-# focal (ready for a seam in focal.py: see the issue-5 note)
-# --------------------------------------------------------------------------
-
-
-def sigmoid_focal_loss(
-    x: torch.Tensor, t: torch.Tensor, *, gamma: float, alpha: float | None, reduction: str
-) -> torch.Tensor:
-    """``alpha_t (1 - p_t)^gamma BCE(x, t)`` with the generic path's formulas, in fewer kernels.
-
-    ``BCE = softplus(x) - x t`` and ``1 - p_t = sigmoid(x)(1 - t) + sigmoid(-x) t`` as
-    the generic path writes them; ``q ** gamma`` by ``pow``, whose gradient at
-    ``q = 0`` is finite for ``gamma = 0`` and ``gamma >= 1`` only: other gammas go
-    to the generic path (its ``exp(gamma log q)`` with a double ``where``).
-    """
-    if 0.0 < gamma < 1.0:
-        return NotImplemented
-    ce = F.softplus(x, beta=1.0, threshold=40.0) - x * t
-    q = torch.sigmoid(x) * (1.0 - t) + torch.sigmoid(-x) * t
-    loss = ce if gamma == 0 else ce * q.pow(float(gamma))
-    if alpha is not None:
-        loss = loss * ((1.0 - alpha) + (2.0 * alpha - 1.0) * t)
-    if reduction == "none":
-        return loss
-    return loss.sum() if reduction == "sum" else loss.mean()

@@ -1,0 +1,54 @@
+"""Backend natives: fused kernels of whole losses, for the backends that have them.
+
+A loss declares its natives where it is registered (``natives=("torch",)``) and calls
+:func:`call_native` after validating its arguments; the kernel of the same name in
+``_native/_<backend>.py`` then runs instead of the generic Array API composition, or
+returns ``NotImplemented`` for what it does not cover exactly and the generic path
+runs. Natives sit above ``_checks``, ``_indexed`` and ``_reduce`` and reuse them; the
+conformance tests read the declarations from the registry and compare every native
+with the generic path, values and gradients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._array import Array, Namespace, backend_module, backend_name, import_backend_modules, to_output
+from .._registry import REGISTRY
+
+_KERNEL: dict[tuple[int, str], Callable[..., Any] | None] = {}
+_UNRESOLVED = object()
+
+
+def native_kernel(xp: Namespace, name: str) -> Callable[..., Any] | None:
+    """The native kernel of the registered loss `name` for namespace `xp`, or None.
+
+    A loss that declares a native for a backend whose module lacks it is a bug, and
+    raises AttributeError rather than silently taking the generic path.
+    """
+    key = (id(xp), name)
+    kernel = _KERNEL.get(key, _UNRESOLVED)
+    if kernel is not _UNRESOLVED:
+        return kernel  # type: ignore[return-value]
+    if backend_name(xp) not in REGISTRY[name].natives:
+        _KERNEL[key] = None
+        return None
+    module = backend_module(xp, __name__)
+    if module is None:  # a first call made while torch.compile traces: generic, this once
+        return None
+    kernel = _KERNEL[key] = getattr(module, name)
+    return kernel  # type: ignore[return-value]
+
+
+def call_native(name: str, xp: Namespace, *arrays: Array, like: Array, **options: Any) -> Any:
+    """Loss `name` of validated `arrays` through its native kernel, cast to the dtype of
+    `like`; ``NotImplemented`` when there is none or it declines."""
+    kernel = native_kernel(xp, name)
+    if kernel is None:
+        return NotImplemented
+    out = kernel(*arrays, **options)
+    return out if out is NotImplemented else to_output(xp, out, like)
+
+
+import_backend_modules(__name__)
