@@ -59,12 +59,19 @@ Namespace = Any
 # --------------------------------------------------------------------------
 
 _NAMESPACE_BY_TYPE: dict[type, Namespace] = {}
+_TORCH_MODULE = "polyloss._array._torch"
 
 
 def _namespace_of(x: Array, name: str) -> Namespace:
     """The namespace of one argument, cached by type (resolution costs 1-3 µs)."""
     cls = type(x)
     xp = _NAMESPACE_BY_TYPE.get(cls)
+    if xp is None and _TORCH_MODULE in sys.modules:
+        # resolved without array-api-compat's lru_cache-wrapped type tests, which
+        # torch.compile warns about when a first call is traced
+        torch_kernels = sys.modules[_TORCH_MODULE]
+        if isinstance(x, torch_kernels.torch.Tensor):
+            xp = _NAMESPACE_BY_TYPE[cls] = torch_kernels.namespace
     if xp is None:
         if not _compat.is_array_api_obj(x) or isinstance(x, (int, float, complex, bool)):
             raise TypeError(
@@ -109,6 +116,9 @@ class _DaskNamespace(types.ModuleType):
 
 def device_of(x: Array) -> Any:
     """The device of `x`, or None where a tracer has no committed device."""
+    torch_kernels = sys.modules.get(_TORCH_MODULE)
+    if torch_kernels is not None and isinstance(x, torch_kernels.torch.Tensor):
+        return x.device
     try:
         return _compat.device(x)
     except Exception:  # tracers of some backends have no committed device
@@ -183,9 +193,10 @@ def _device_getter(xp: Namespace) -> Callable[[Array], Any] | None:
         return _DEVICE_GETTER[id(xp)]
     except KeyError:
         pass
-    if _compat.is_jax_namespace(xp) or _compat.is_numpy_namespace(xp):
+    backend = backend_name(xp)
+    if backend in ("jax", "numpy"):
         getter = None
-    elif _compat.is_torch_namespace(xp):
+    elif backend == "torch":
         getter = _torch_device
     else:
         getter = device_of
@@ -198,7 +209,23 @@ def _namespace_label(xp: Namespace) -> str:
 
 
 def backend_name(xp: Namespace) -> str:
-    """A short name for the library behind a namespace: 'numpy', 'torch', 'jax', ..."""
+    """A short name for the library behind a namespace: 'numpy', 'torch', 'jax', ...
+    (cached; torch's is known without array-api-compat's lru_cache-wrapped tests, which
+    torch.compile warns about when a first call is traced)."""
+    try:
+        return _BACKEND_NAME[id(xp)]
+    except KeyError:
+        pass
+    torch_kernels = sys.modules.get(_TORCH_MODULE)
+    name = "torch" if torch_kernels is not None and xp is torch_kernels.namespace else _backend_name(xp)
+    _BACKEND_NAME[id(xp)] = name
+    return name
+
+
+_BACKEND_NAME: dict[int, str] = {}
+
+
+def _backend_name(xp: Namespace) -> str:
     for name, test in (
         ("numpy", _compat.is_numpy_namespace),
         ("torch", _compat.is_torch_namespace),
@@ -285,7 +312,9 @@ def option_array(
         return None
     dtype = like.dtype if dtype is None else dtype
     dev = device_of(like)
-    if _compat.is_array_api_obj(value) and not isinstance(value, (int, float, bool)):
+    if type(value) in _NAMESPACE_BY_TYPE or (
+        _compat.is_array_api_obj(value) and not isinstance(value, (int, float, bool))
+    ):
         if _namespace_of(value, name) is xp:
             value = value if value.dtype == dtype else xp.astype(value, dtype)
             if dev is not None and device_of(value) != dev:
@@ -343,14 +372,15 @@ _EAGER_TEST: dict[int, Callable[[Array], bool]] = {}
 
 def _eager_test(xp: Namespace) -> Callable[[Array], bool]:
     """The `is_eager` test of one namespace (resolved once: the checks cost ~1 µs)."""
-    if _compat.is_dask_namespace(xp):
+    backend = backend_name(xp)
+    if backend == "dask":
         return lambda x: False
-    if _compat.is_jax_namespace(xp):
+    if backend == "jax":
         import jax
 
         tracer = jax.core.Tracer
         return lambda x: not isinstance(x, tracer)
-    if _compat.is_torch_namespace(xp):
+    if backend == "torch":
         import torch
 
         compiling = torch.compiler.is_compiling
@@ -517,7 +547,7 @@ def take_class(xp: Namespace, x: Array, index: Array, *, axis: int) -> Array:
     """
     index = xp.expand_dims(index, axis=axis)
     if hasattr(xp, "take_along_axis"):
-        if index.dtype != xp.int64 and _compat.is_torch_namespace(xp):
+        if index.dtype != xp.int64 and backend_name(xp) == "torch":
             index = xp.astype(index, xp.int64)
         return xp.squeeze(xp.take_along_axis(x, index, axis=axis), axis=axis)
     classes = xp.arange(x.shape[axis], device=device_of(x))

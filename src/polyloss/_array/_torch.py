@@ -9,9 +9,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import array_api_compat.torch as namespace
+
 # Imported only once torch itself is (see polyloss._array.backend_module): never imports it.
 torch: Any = sys.modules["torch"]
 F: Any = torch.nn.functional
+
+__all__ = ["F", "log_softmax", "logsumexp", "namespace", "softplus", "stop_gradient", "torch", "value_range"]
 
 
 def stop_gradient(x: torch.Tensor) -> torch.Tensor:
