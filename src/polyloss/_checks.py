@@ -16,6 +16,7 @@ from ._array import (
     array_namespace,
     as_compute_dtype,
     compute_dtype,
+    dtype_kind,
     value_range,
 )
 from ._reduce import REDUCTIONS
@@ -122,6 +123,13 @@ def check_class_indices(
         )
 
 
+def check_real(xp: Namespace, x: Array, name: str) -> None:
+    """Raise TypeError unless `x` holds real numbers (a complex array would lose its
+    imaginary part in the cast to the compute dtype)."""
+    if dtype_kind(xp, x.dtype) == "other":
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
+
+
 class Paired(NamedTuple):
     """The namespace and two same-shape arrays in the compute dtype."""
 
@@ -136,6 +144,7 @@ def paired_arrays(input: Array, target: Array, reduction: str, allowed: Iterable
     both arrays cast to the compute dtype (float32 for half-precision inputs)."""
     xp = array_namespace(input=input, target=target)
     dtype = compute_dtype(xp, input)
+    check_real(xp, target, "target")
     check_reduction(reduction, allowed)
     check_same_shape(input, target)
     check_nonempty(input)

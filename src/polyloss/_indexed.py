@@ -97,11 +97,18 @@ def class_indexed_args(
 
 def index_masks(xp: Namespace, target: Array, num_classes: int, ignore_index: int | None) -> IndexMasks:
     """Validate class indices (eager calls) and make them safe to gather with."""
+    if ignore_index is not None and not _representable(xp, target.dtype, ignore_index):
+        ignore_index = None  # no entry can equal it
     check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
     in_range = (target >= 0) & (target < num_classes)
     ignored = None if ignore_index is None else target == ignore_index
     valid = in_range if ignored is None else in_range | ignored
     return IndexMasks(ignored, valid, xp.where(in_range, target, 0))
+
+
+def _representable(xp: Namespace, dtype: Any, value: int) -> bool:
+    info = xp.iinfo(dtype)
+    return info.min <= value <= info.max
 
 
 def reduce_indexed(

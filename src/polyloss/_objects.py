@@ -13,10 +13,15 @@ def _freeze(value: Any) -> Any:
     """A hashable, backend-free copy of an option value (arrays become nested tuples)."""
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(v) for v in value)
-    tolist = getattr(value, "tolist", None)
-    if tolist is not None and hasattr(value, "shape"):
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
         try:
-            return _freeze(tolist())
+            tolist = getattr(value, "tolist", None)
+            if tolist is not None:
+                return _freeze(tolist())
+            # any Array API array (array-api-strict has no tolist): by indexing
+            if len(value.shape) == 0:
+                return float(value)
+            return tuple(_freeze(value[i, ...]) for i in range(value.shape[0]))
         except Exception:  # a traced array: keep it, hashed by identity
             return value
     return value

@@ -403,7 +403,8 @@ def binary_cross_entropy(
     Raises
     ------
     ValueError
-        Eager calls with probabilities outside ``[0, 1]`` (as torch).
+        Eager calls with an input or a target outside ``[0, 1]`` (naming which); traced
+        calls give NaN there.
 
     Notes
     -----
@@ -420,13 +421,17 @@ def binary_cross_entropy(
     xp, p, y = paired_arrays(input, target, reduction)
     w = option_array(xp, weight, like=p, name="weight")
     check_broadcastable("weight", w, tuple(p.shape))
-    # the native validates the probabilities itself
+    if is_eager(xp, y) and bool(xp.any((y < 0.0) | (y > 1.0) | (y != y))):
+        raise ValueError("target of binary_cross_entropy must hold probabilities in [0, 1]")
+    # the native validates the input's probabilities itself
     out = call_native("binary_cross_entropy", xp, p, y, like=input, weight=w, reduction=reduction)
     if out is not NotImplemented:
         return out
     if is_eager(xp, p) and bool(xp.any((p < 0.0) | (p > 1.0) | (p != p))):
         raise ValueError("input of binary_cross_entropy must hold probabilities in [0, 1]")
     loss = (y - 1.0) * log1m_clamped(xp, p, -100.0) - y * log_clamped(xp, p, -100.0)
+    # traced calls: NaN where an argument is outside [0, 1] (eager calls raised)
+    loss = xp.where((p < 0.0) | (p > 1.0) | (y < 0.0) | (y > 1.0), float("nan"), loss)
     return reduce(xp, loss, reduction, weight=w, divisor=float(math.prod(p.shape)), dtype=input.dtype)
 
 

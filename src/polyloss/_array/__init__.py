@@ -73,10 +73,13 @@ def _namespace_of(x: Array, name: str) -> Namespace:
         if isinstance(x, torch_kernels.torch.Tensor):
             xp = _NAMESPACE_BY_TYPE[cls] = torch_kernels.namespace
     if xp is None:
-        if not _compat.is_array_api_obj(x) or isinstance(x, (int, float, complex, bool)):
+        scalar = isinstance(x, (int, float, complex, bool)) or (
+            cls.__module__ == "numpy" and cls.__name__ != "ndarray"  # np.float32(1), np.int64(2)
+        )
+        if scalar or not _compat.is_array_api_obj(x):
             raise TypeError(
                 f"{name} must be an array (NumPy, PyTorch, JAX, CuPy, Dask or any Array API "
-                f"array), got {cls.__name__}"
+                f"array), got {cls.__name__}" + ("; wrap a scalar with asarray" if scalar else "")
             )
         xp = _compat.array_namespace(x)
         if _compat.is_dask_namespace(xp):
@@ -183,21 +186,32 @@ def _torch_device(x: Array) -> Any:
     return x.device
 
 
+def _jax_devices(x: Array) -> Any:
+    """The devices a JAX array is committed to, or None for a tracer (devices are then
+    the compiler's business)."""
+    try:
+        return frozenset(x.devices())
+    except Exception:  # tracers have no devices
+        return None
+
+
 def _device_getter(xp: Namespace) -> Callable[[Array], Any] | None:
     """How to read an array's device in namespace `xp` (None: no check needed), cached.
 
-    JAX commits devices itself and NumPy has one device, so neither is checked;
-    torch's ``.device`` is read directly (``array_api_compat.device`` costs ~8 µs).
+    NumPy has one device, so it is not checked; JAX arrays are compared by the
+    set of devices they are committed to; torch's ``.device`` is read directly (``array_api_compat.device`` costs ~8 µs).
     """
     try:
         return _DEVICE_GETTER[id(xp)]
     except KeyError:
         pass
     backend = backend_name(xp)
-    if backend in ("jax", "numpy"):
+    if backend == "numpy":
         getter = None
     elif backend == "torch":
         getter = _torch_device
+    elif backend == "jax":
+        getter = _jax_devices
     else:
         getter = device_of
     _DEVICE_GETTER[id(xp)] = getter
@@ -315,6 +329,8 @@ def option_array(
     if type(value) in _NAMESPACE_BY_TYPE or (
         _compat.is_array_api_obj(value) and not isinstance(value, (int, float, bool))
     ):
+        if dtype_kind(_namespace_of(value, name), value.dtype) not in ("real floating", "integral", "bool"):
+            raise TypeError(f"{name} must hold real numbers, got dtype {value.dtype}")
         if _namespace_of(value, name) is xp:
             value = value if value.dtype == dtype else xp.astype(value, dtype)
             if dev is not None and device_of(value) != dev:
@@ -332,6 +348,9 @@ def option_array(
 
 def _host_values(value: Array) -> Any:
     """Values of a foreign array as something every namespace's `asarray` accepts."""
+    detach = getattr(value, "detach", None)  # a torch tensor that requires grad (a Parameter)
+    if detach is not None:
+        value = detach()
     to_numpy = getattr(value, "__array__", None)
     if to_numpy is not None:
         try:
@@ -510,7 +529,8 @@ def power(xp: Namespace, base: Array, exponent: float) -> Array:
         return base
     positive = base >= float(xp.finfo(base.dtype).smallest_normal)
     powered = xp.exp(exponent * xp.log(xp.where(positive, base, 1.0)))
-    return xp.where(positive, powered, 1.0 if exponent == 0 else 0.0)
+    floor = xp.where(base == base, 1.0 if exponent == 0 else 0.0, base)  # a NaN base stays NaN
+    return xp.where(positive, powered, floor)
 
 
 def log1mexp(xp: Namespace, a: Array) -> Array:
@@ -598,6 +618,8 @@ def along_axis(xp: Namespace, v: Array, ndim: int, axis: int) -> Array:
 
 def take_1d(xp: Namespace, v: Array, index: Array) -> Array:
     """``v[index]`` for a 1-D `v` and an integer `index` of any shape (already in range)."""
+    if backend_name(xp) == "torch" and index.dtype not in (xp.int64, xp.int32):
+        index = xp.astype(index, xp.int64)  # torch's index_select takes no narrower integers
     if index.ndim == 1:
         return xp.take(v, index, axis=0)
     flat = xp.reshape(index, (-1,))

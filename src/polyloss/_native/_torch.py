@@ -185,16 +185,17 @@ def binary_cross_entropy(
     p: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None, reduction: str
 ) -> torch.Tensor:
     """ATen's BCE; in eager calls it also validates the probabilities (ValueError)."""
-    eager = _eager(p)
+    if not _eager(p):  # out-of-range arguments must give NaN under tracing: the generic path
+        return NotImplemented
     if p.requires_grad and torch.is_grad_enabled():
-        if not eager or not _reads_cheaply(p):
+        if not _reads_cheaply(p):
             return NotImplemented
         lo, hi = (v.item() for v in torch.aminmax(p.detach()))
         if not (lo >= 0.0 and hi <= 1.0):  # NaN fails both
             raise ValueError(_BCE_RANGE)
         if not (lo > _BCE_MARGIN and hi < 1.0 - _BCE_MARGIN):
             return NotImplemented
-    elif eager and not _reads_cheaply(p):  # CUDA's kernel asserts on the device instead
+    elif not _reads_cheaply(p):  # CUDA's kernel asserts on the device instead
         if bool(torch.any((p < 0.0) | (p > 1.0) | (p != p))):
             raise ValueError(_BCE_RANGE)
     if weight is not None and weight.shape != p.shape:
@@ -202,7 +203,7 @@ def binary_cross_entropy(
     try:
         return _nn.binary_cross_entropy(p, y, weight, _REDUCTION[reduction])
     except RuntimeError as e:  # ATen's CPU range check ("all elements of input should be between 0 and 1")
-        if eager and "between 0 and 1" in str(e):
+        if "between 0 and 1" in str(e):
             raise ValueError(_BCE_RANGE) from None
         raise
 
