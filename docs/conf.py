@@ -2,8 +2,8 @@
 
 Everything that depends on the code is generated when the docs build (see
 ``_ext/polyloss_docs.py``): one API page per registered loss, the family tables,
-the migration and conventions tables (computed with NumPy, not typed in) and the
-figures (matplotlib, Agg). Build with warnings as errors::
+the migration tables, the numbers of the conventions page (polyloss on NumPy) and
+the figures (matplotlib, Agg). Build with warnings as errors::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
     python -m sphinx -W --keep-going -b doctest docs docs/_build/doctest
@@ -47,7 +47,7 @@ nitpicky = False
 suppress_warnings: list[str] = []
 
 # autodoc / numpydoc
-autodoc_default_options = {"members": False}
+autodoc_default_options: dict[str, str] = {}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -70,6 +70,6 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 
-# polyloss_docs: warn (and so fail under -W) when a loss named in SPEC.md is missing.
-# Pass -D polyloss_require_spec=0 to build while losses are still being written.
-polyloss_require_spec = True
+# polyloss_docs: the equivalence rows that the parity test session checks against the
+# libraries, shown on the migration and conventions pages.
+polyloss_conventions = str(HERE.parent / "tests" / "conventions.py")

@@ -1,18 +1,17 @@
 """Sphinx extension that builds the code-dependent parts of the polyloss docs.
 
 At ``builder-inited`` it
-- writes one API page per entry of :data:`polyloss.REGISTRY` (the function, its loss
-  object, family, peer, options, reductions and its registered example evaluated with
-  NumPy) into ``docs/generated/api`` and a toctree of them in family order;
-- documents any other public name of ``polyloss.__all__`` on ``generated/api/other``;
-- checks that every loss docstring has a formula, the ``reduction="none"`` shape and a
-  doctest ``Examples`` section, and (``polyloss_require_spec``) that every loss of the
-  SPEC exists; each failure is a Sphinx warning, so ``-W`` turns it into an error;
+- writes one API page per entry of :data:`polyloss.REGISTRY` into
+  ``docs/generated/api``, the family tables and a toctree, in the registry's order;
+- documents every other public name of ``polyloss.__all__`` on ``generated/api/core``;
+- checks that every loss docstring has a formula, the ``reduction="none"`` shape, a
+  Notes section and a doctest ``Examples`` section (a failure is a Sphinx warning, so
+  ``-W`` makes it an error);
 - draws the figures into ``docs/_figures`` (:mod:`polyloss_figures`).
 
-It also provides the ``polyloss-table`` directive, whose argument names a table that
-is computed while the docs build (:mod:`polyloss_tables`): the family tables, the
-migration tables and the numbers of the conventions page.
+It also provides the ``polyloss-table`` directive (:mod:`polyloss_tables`):
+``migration LIBRARY...``, ``equivalences`` and ``values DATA...`` (whose content
+lines are ``description | polyloss call``).
 """
 
 from __future__ import annotations
@@ -22,36 +21,30 @@ from pathlib import Path
 from typing import Any
 
 import polyloss_figures
-import polyloss_tables
+import polyloss_tables as tables
 from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+import polyloss
+from polyloss._registry import ordered_losses
+
 logger = logging.getLogger(__name__)
 
-# SPEC.md section 3, in its order.
-SPEC_LOSSES: dict[str, tuple[str, ...]] = {
-    "regression": ("l1_loss", "mse_loss", "smooth_l1_loss", "huber_loss", "log_cosh_loss"),
-    "classification": (
-        "binary_cross_entropy",
-        "binary_cross_entropy_with_logits",
-        "nll_loss",
-        "cross_entropy",
-        "poly1_cross_entropy",
-        "kl_div",
-        "log_loss",
+REQUIRED = (  # what every loss docstring must hold
+    (lambda doc: ":math:" in doc or ".. math::" in doc, "a formula (:math:)"),
+    (
+        lambda doc: ">>>" in doc.split("Examples\n--------")[-1] and "Examples\n--------" in doc,
+        "an Examples section with a doctest",
     ),
-    "overlap": ("dice_loss", "jaccard_loss", "tversky_loss", "generalized_dice_loss"),
-    "focal": ("focal_loss", "sigmoid_focal_loss", "poly1_focal_loss"),
+    (lambda doc: '"none"' in doc, 'the shape of reduction="none"'),
+    (lambda doc: "Notes\n-----" in doc, "a Notes section naming the peer"),
+)
+DESCRIPTIONS = {
+    "REGISTRY": "The registered losses, ``{name: LossInfo}``: the source of these pages, of "
+    "``python -m polyloss`` and of the backend test matrix.",
 }
-FAMILY_TITLES = {
-    "regression": "Regression",
-    "classification": "Classification",
-    "overlap": "Overlap (segmentation)",
-    "focal": "Focal (imbalance, detection)",
-}
-CORE_NAMES = ("REGISTRY", "LossObject")
 
 
 def _write(path: Path, text: str) -> None:
@@ -65,171 +58,124 @@ def _title(text: str, char: str = "=") -> list[str]:
     return [text, char * max(len(text), 4), ""]
 
 
-def ordered_losses() -> list[Any]:
-    """The registry entries, by family (SPEC order) and then SPEC order within it."""
-    import polyloss
-
-    spec_order = [n for names in SPEC_LOSSES.values() for n in names]
-    families = list(SPEC_LOSSES)
-
-    def key(info: Any) -> tuple[int, int, str]:
-        fam = families.index(info.family) if info.family in families else len(families)
-        pos = spec_order.index(info.name) if info.name in spec_order else len(spec_order)
-        return fam, pos, info.name
-
-    return sorted(polyloss.REGISTRY.values(), key=key)
-
-
-def check_docstrings(require_spec: bool) -> None:
-    import polyloss
-
+def check_docstrings() -> None:
     for info in ordered_losses():
         doc = inspect.getdoc(info.function) or ""
-        missing = []
-        if ":math:" not in doc and ".. math::" not in doc:
-            missing.append("a formula (:math:)")
-        if "Examples\n--------" not in doc or ">>>" not in doc.split("Examples\n--------")[-1]:
-            missing.append("an Examples section with a doctest")
-        if '"none"' not in doc:
-            missing.append('the shape of reduction="none"')
-        if "Notes\n-----" not in doc:
-            missing.append("a Notes section naming the peer")
+        missing = [what for test, what in REQUIRED if not test(doc)]
         if missing:
-            logger.warning(
-                "polyloss.%s: the docstring lacks %s",
-                info.name,
-                ", ".join(missing),
-                type="polyloss",
-            )
-        if getattr(polyloss, info.object_name, None) is None:
+            logger.warning("polyloss.%s: the docstring lacks %s", info.name, ", ".join(missing))
+        if getattr(polyloss, info.object_name, None) is not info.object:
             logger.warning("polyloss.%s is registered but not exported", info.object_name)
-    if require_spec:
-        for family, names in SPEC_LOSSES.items():
-            for name in names:
-                if name not in polyloss.REGISTRY:
-                    logger.warning(
-                        "polyloss.%s (SPEC, %s) is not in polyloss.REGISTRY: it has no page",
-                        name,
-                        family,
-                        type="polyloss",
-                    )
-
-
-def _options_text(info: Any) -> str:
-    opts = [f"``{k}={v!r}``" for k, v in info.options.items()]
-    return ", ".join(opts) if opts else "(none)"
 
 
 def api_page(info: Any) -> str:
-    lines = [f".. _api-{info.name}:", ""]
-    lines += _title(f"polyloss.{info.name}")
-    lines += [
+    cells = {
+        "Family": f":ref:`api-family-{info.family}`",
+        "Loss object": f":class:`~polyloss.{info.object_name}`",
+        "Arguments": ", ".join(tables.lit(a) for a in info.arguments),
+        "Matches": tables.peers_text(info),
+        "Options": ", ".join(tables.lit(f"{k}={v!r}") for k, v in info.options.items()) or "(none)",
+        "Reductions": ", ".join(tables.lit(f'"{r}"') for r in info.reductions),
+        "Native kernels": (
+            ", ".join(sorted(info.natives)) + ": a fused kernel for those arrays"
+            if info.natives
+            else "none: the Array API code runs on every backend"
+        ),
+    }
+    lines = [
+        f".. _api-{info.name}:",
+        "",
+        *_title(f"polyloss.{info.name}"),
         ".. currentmodule:: polyloss",
         "",
-        ".. list-table::",
-        "   :widths: 22 78",
-        "   :stub-columns: 1",
-        "",
-        "   * - Family",
-        f"     - :ref:`api-family-{info.family}`",
-        "   * - Loss object",
-        f"     - :class:`~polyloss.{info.object_name}`",
-        "   * - Matches",
-        f"     - {polyloss_tables.peer_text(info.peer)}",
-        "   * - Options",
-        f"     - {_options_text(info)}",
-        "   * - Reductions",
-        "     - " + ", ".join(f'``"{r}"``' for r in info.reductions),
-        "",
-        f".. autofunction:: {info.name}",
-        "",
-        f".. autoclass:: {info.object_name}",
-        "",
     ]
-    lines += _title("Registered example", "-")
-    lines += polyloss_tables.example_table(info)
+    lines += [".. list-table::", "   :widths: 22 78", "   :stub-columns: 1", ""]
+    for key, value in cells.items():
+        lines += [f"   * - {key}", f"     - {value}"]
+    lines += ["", f".. autofunction:: {info.name}", "", f".. autoclass:: {info.object_name}", ""]
+    lines += _title("Registered example", "-") + tables.example_table(info)
     return "\n".join(lines) + "\n"
 
 
-def other_names() -> list[str]:
-    import polyloss
-
-    documented = set(CORE_NAMES)
-    for info in polyloss.REGISTRY.values():
-        documented.update((info.name, info.object_name))
-    return [n for n in polyloss.__all__ if n not in documented]
-
-
-def other_page(names: list[str]) -> str:
-    import polyloss
-
-    lines = _title("Other public names")
-    lines += [".. currentmodule:: polyloss", ""]
-    if not names:
-        lines += ["Every public name is a loss, a loss object or a core name.", ""]
-    for name in names:
+def core_page() -> str:
+    """Every public name that is neither a loss nor a loss object."""
+    losses = {n for i in polyloss.REGISTRY.values() for n in (i.name, i.object_name)}
+    lines = [*_title("Registry, loss objects and peers"), ".. currentmodule:: polyloss", ""]
+    lines += [
+        "The public names that are not losses; :ref:`api-registry` shows how they fit together.",
+        "",
+    ]
+    for name in (n for n in polyloss.__all__ if n not in losses):
         obj = getattr(polyloss, name)
         if inspect.isclass(obj):
-            lines += [f".. autoclass:: {name}", ""]
+            lines += [f".. autoclass:: {name}", "   :members:", ""]
         elif callable(obj):
             lines += [f".. autofunction:: {name}", ""]
         else:
-            lines += [f".. autodata:: {name}", "   :no-value:", ""]
+            lines += [
+                f".. autodata:: {name}",
+                "   :no-value:",
+                "",
+                f"   {DESCRIPTIONS.get(name, '')}",
+                "",
+            ]
     return "\n".join(lines) + "\n"
 
 
 def generate(app: Sphinx) -> None:
     src = Path(app.srcdir)
     gen = src / "generated"
-    require_spec = bool(int(app.config.polyloss_require_spec))
-    check_docstrings(require_spec)
-
+    check_docstrings()
     infos = ordered_losses()
-    api_dir = gen / "api"
-    wanted = {f"{info.name}.rst" for info in infos} | {"other.rst"}
-    for info in infos:
-        _write(api_dir / f"{info.name}.rst", api_page(info))
-    others = other_names()
-    _write(api_dir / "other.rst", other_page(others))
-    if api_dir.exists():  # drop pages of losses that no longer exist
-        for stale in api_dir.glob("*.rst"):
-            if stale.name not in wanted:
-                stale.unlink()
-
-    _write(gen / "api_families.inc", polyloss_tables.family_sections(infos, FAMILY_TITLES))
-
+    pages = {f"{info.name}.rst": api_page(info) for info in infos} | {"core.rst": core_page()}
+    for name, text in pages.items():
+        _write(gen / "api" / name, text)
+    for stale in (gen / "api").glob("*.rst"):  # pages of losses that no longer exist
+        if stale.name not in pages:
+            stale.unlink()
+    _write(gen / "api_families.inc", tables.family_sections())
     toc = [".. toctree::", "   :maxdepth: 1", "   :hidden:", ""]
-    toc += [f"   generated/api/{info.name}" for info in infos]
-    toc += ["   generated/api/other", ""]
-    _write(gen / "api_toctree.inc", "\n".join(toc))
-
-    figdir = src / "_figures"
-    figdir.mkdir(exist_ok=True)
-    polyloss_figures.make_all(figdir, src.parent, logger)
+    toc += [f"   generated/api/{name[:-4]}" for name in pages]
+    _write(gen / "api_toctree.inc", "\n".join(toc) + "\n")
+    (src / "_figures").mkdir(exist_ok=True)
+    polyloss_figures.make_all(src / "_figures", src.parent, logger)
 
 
 class PolylossTable(SphinxDirective):
-    """``.. polyloss-table:: KEY [ARG]``: a table computed at build time."""
+    """``.. polyloss-table:: KIND [ARG...]``: a table computed at build time."""
 
     required_arguments = 1
-    optional_arguments = 1
-    has_content = False
+    optional_arguments = 4
+    has_content = True
 
     def run(self) -> list[nodes.Node]:
-        key = self.arguments[0]
-        arg = self.arguments[1] if len(self.arguments) > 1 else None
+        kind, args = self.arguments[0], self.arguments[1:]
         try:
-            lines = polyloss_tables.render(key, arg, logger)
+            if kind == "values":
+                lines = tables.values(args, list(self.content))
+            elif kind in ("migration", "equivalences"):
+                rows = tables.convention_rows(self.config.polyloss_conventions)
+                self.env.note_dependency(self.config.polyloss_conventions)
+                lines = (
+                    tables.migration(args, rows)
+                    if kind == "migration"
+                    else tables.equivalences(rows)
+                )
+            else:
+                raise KeyError(f"unknown table {kind!r}")
         except Exception as exc:  # a broken table is a build error, with its reason
             logger.warning(
-                "polyloss-table %s %s failed: %r", key, arg or "", exc, location=self.get_location()
+                "polyloss-table %s failed: %r",
+                " ".join(self.arguments),
+                exc,
+                location=self.get_location(),
             )
             return []
         return self.parse_text_to_nodes("\n".join(lines))
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_config_value("polyloss_require_spec", True, "env")
+    app.add_config_value("polyloss_conventions", "", "env")
     app.connect("builder-inited", generate)
     app.add_directive("polyloss-table", PolylossTable)
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": "2", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -59,7 +59,7 @@ def _fd(f: Callable[[Any], Any], x: Any) -> Any:
 
 
 def dice_gradient_figure(path: Path, logger: Any) -> None:
-    """The reference article's point: Dice gradients blow up where p and t are small."""
+    """The point of the article 深度学习 ② 常用损失函数 2): Dice gradients blow up where p and t are small."""
     p = np.logspace(-3, np.log10(0.999), 400)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
     curves = (  # (label, colour, loss of a (n, 1) batch of single elements)

@@ -14,6 +14,7 @@ imported lazily, only once an array of theirs has been seen.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from collections.abc import Callable, Sequence
@@ -467,8 +468,9 @@ def import_backend_modules(package: str) -> None:
     """Import the backend modules of `package` whose backend is already imported (never
     a backend itself), so that a first call under ``torch.compile`` finds them."""
     for backend in _BACKEND_MODULES:
-        if backend in sys.modules:
-            importlib.import_module(f"{package}._{backend}")
+        name = f"{package}._{backend}"
+        if backend in sys.modules and importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
 
 
 # --------------------------------------------------------------------------
