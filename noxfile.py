@@ -19,6 +19,7 @@ nox.options.error_on_missing_interpreters = False
 TORCH = "torch==2.13.0"
 JAX = "jax>=0.4.30"
 DASK = "dask[array]>=2024.8"
+DISTRIBUTED = "distributed>=2024.8"
 PARITY_PEERS = ("scikit-learn>=1.5", "optax>=0.2.4", "monai>=1.4", "keras>=3.5", "kornia>=0.7")
 PYTEST = ("python", "-m", "pytest", "-p", "no:cacheprovider")
 
@@ -75,8 +76,9 @@ def tests_jax_x32(session: nox.Session) -> None:
 
 @nox.session(name="tests-dask")
 def tests_dask(session: nox.Session) -> None:
-    """Dask: lazy, chunked evaluation; nothing computed inside polyloss."""
-    _install(session, DASK)
+    """Dask: lazy, chunked evaluation (nothing computed inside polyloss), and a
+    distributed LocalCluster of worker processes."""
+    _install(session, DASK, DISTRIBUTED)
     _matrix(session, "dask")
 
 
@@ -85,7 +87,8 @@ def tests_cupy(session: nox.Session) -> None:
     """CuPy (and torch on CUDA) where a GPU exists; skips cleanly elsewhere."""
     if shutil.which("nvidia-smi") is None and not os.path.exists("/dev/nvidia0"):
         session.skip("no CUDA GPU on this machine: CuPy cannot run here")
-    _install(session, "cupy-cuda12x")
+    # one CuPy wheel per CUDA major version: POLYLOSS_CUPY=cupy-cuda12x for a CUDA 12 driver
+    _install(session, os.environ.get("POLYLOSS_CUPY", "cupy-cuda13x"))
     _matrix(session, "cupy")
 
 

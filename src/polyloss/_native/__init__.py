@@ -37,8 +37,9 @@ def native_kernel(xp: Namespace, name: str) -> Callable[..., Any] | None:
     module = backend_module(xp, __name__)
     if module is None:  # a first call made while torch.compile traces: generic, this once
         return None
-    kernel = _KERNEL[key] = getattr(module, name)
-    return kernel  # type: ignore[return-value]
+    found: Callable[..., Any] = getattr(module, name)
+    _KERNEL[key] = found
+    return found
 
 
 def call_native(name: str, xp: Namespace, *arrays: Array, like: Array, **options: Any) -> Any:
