@@ -6,16 +6,30 @@ array-api-strict. Importing polyloss imports no array library.
 
 from __future__ import annotations
 
-from . import classification, focal, margin, overlap, probabilistic, ranking, regression
+from . import (
+    classification,
+    focal,
+    lovasz,
+    margin,
+    overlap,
+    probabilistic,
+    ranking,
+    regression,
+    structured,
+    vocabulary,
+)
 from ._objects import LossObject
 from ._registry import REGISTRY, LossInfo, Peer
 from .classification import *  # noqa: F403
 from .focal import *  # noqa: F403
+from .lovasz import *  # noqa: F403
 from .margin import *  # noqa: F403
 from .overlap import *  # noqa: F403
 from .probabilistic import *  # noqa: F403
 from .ranking import *  # noqa: F403
 from .regression import *  # noqa: F403
+from .structured import *  # noqa: F403
+from .vocabulary import *  # noqa: F403
 
 __version__ = "0.1.0"
 
@@ -31,4 +45,7 @@ __all__ = [
     *probabilistic.__all__,
     *margin.__all__,
     *ranking.__all__,
+    *structured.__all__,
+    *lovasz.__all__,
+    *vocabulary.__all__,
 ]

@@ -29,6 +29,7 @@ FAMILIES: Mapping[str, str] = {
     "margin": "Margin losses",
     "ranking": "Ranking and metric learning",
     "structured": "Sequence and structured losses",
+    "large_vocabulary": "Large-vocabulary cross-entropy",
 }
 
 #: Libraries a loss can be matched against, with their display names.
