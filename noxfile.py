@@ -129,3 +129,31 @@ def bench(session: nox.Session) -> None:
     """Side-by-side timings against the native peers (ratios; see benchmarks/)."""
     _install(session, TORCH, JAX, *PARITY_PEERS)
     session.run("python", "benchmarks/run.py", *(session.posargs or ["--quick"]))
+
+
+@nox.session
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel, check them with twine, then install the wheel in a
+    fresh virtualenv and import it (it must carry py.typed and nothing of tests/)."""
+    session.install("build>=1.2", "twine>=5")
+    dist = os.path.join(session.create_tmp(), "dist")
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", dist, silent=True)
+    wheels = [f for f in os.listdir(dist) if f.endswith(".whl")]
+    session.run("twine", "check", "--strict", *(os.path.join(dist, f) for f in os.listdir(dist)))
+    session.run("python", "-c", _CHECK_WHEEL, os.path.join(dist, wheels[0]))
+    venv = os.path.join(dist, "fresh-venv")
+    session.run("python", "-m", "venv", venv)
+    python = os.path.join(venv, "bin", "python")
+    session.run(python, "-m", "pip", "install", "--quiet", os.path.join(dist, wheels[0]), external=True)
+    session.run(python, "-c", "import polyloss, sys; print('polyloss', polyloss.__version__, len(polyloss.REGISTRY), 'losses'); "
+                "sys.exit(any(m in sys.modules for m in ('numpy', 'torch', 'jax')))", external=True)
+
+
+_CHECK_WHEEL = """
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+assert "polyloss/py.typed" in names, "the wheel lacks polyloss/py.typed"
+assert not [n for n in names if n.startswith("tests/")], "the wheel carries tests/"
+print(len(names), "files in the wheel; py.typed present; no tests/")
+"""

@@ -34,6 +34,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax bundled with the site: formulas render without a network
+    "sphinx.ext.viewcode",  # source links
     "numpydoc",
     "polyloss_docs",
 ]

@@ -31,7 +31,7 @@ from .regression import *  # noqa: F403
 from .structured import *  # noqa: F403
 from .vocabulary import *  # noqa: F403
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "REGISTRY",
