@@ -1,6 +1,13 @@
 """Losses on CuPy arrays: computed on the GPU, returned as CuPy arrays."""
 
-import cupy as cp
+import sys
+
+try:
+    import cupy as cp
+
+    cp.cuda.runtime.getDeviceCount()
+except Exception as exc:  # no CuPy, or no CUDA device for it
+    sys.exit(f"this example needs CuPy and a CUDA GPU ({type(exc).__name__}: {exc})")
 
 import polyloss
 
