@@ -130,7 +130,7 @@ def _variance(xp: Any, var: Any, input: Array, like: Array) -> Any:
     if vshape != shape:
         if vshape == shape[:-1]:  # one value per row: homoscedastic along the last axis
             v = xp.expand_dims(v, axis=-1)
-        elif not (len(vshape) == len(shape) and sum(b for a, b in zip(shape, vshape) if a != b) == 1):
+        elif not (len(vshape) == len(shape) and sum(b for a, b in zip(shape, vshape, strict=True) if a != b) == 1):
             raise ValueError(
                 f"var must have the input's shape {shape}, that shape with one dimension of "
                 f"size 1, or that shape without its last dimension {shape[:-1]}; got var.shape={vshape}"
@@ -434,7 +434,7 @@ def pinball_loss(input: Array, target: Array, *, quantile: Any = 0.5, reduction:
     if scalar:
         check_number("quantile", quantile, minimum=0.0, maximum=1.0)
     xp, x, y = paired_arrays(input, target, reduction)
-    q = float(quantile) if scalar else option_array(xp, quantile, like=x, name="quantile")
+    q: Any = float(quantile) if scalar else option_array(xp, quantile, like=x, name="quantile")
     if not scalar:
         check_broadcastable("quantile", q, tuple(x.shape[-1:]))
     diff = y - x

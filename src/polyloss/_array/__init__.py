@@ -327,12 +327,15 @@ def option_array(
         return None
     dtype = like.dtype if dtype is None else dtype
     dev = device_of(like)
-    if type(value) in _NAMESPACE_BY_TYPE or (
-        _compat.is_array_api_obj(value) and not isinstance(value, (int, float, bool))
+    if isinstance(value, (list, tuple)):  # first: no array-api-compat type test under torch.compile
+        value = _nested_floats(value, name)
+    elif type(value) in _NAMESPACE_BY_TYPE or (
+        _compat.is_array_api_obj(value) and not isinstance(value, (int, float, bool, complex))
     ):
-        if dtype_kind(_namespace_of(value, name), value.dtype) not in ("real floating", "integral", "bool"):
+        source = _namespace_of(value, name)
+        if dtype_kind(source, value.dtype) not in ("real floating", "integral", "bool"):
             raise TypeError(f"{name} must hold real numbers, got dtype {value.dtype}")
-        if _namespace_of(value, name) is xp:
+        if source is xp:
             value = value if value.dtype == dtype else xp.astype(value, dtype)
             if dev is not None and device_of(value) != dev:
                 value = xp.asarray(value, device=dev)  # `to_device` is not on every backend
@@ -340,7 +343,7 @@ def option_array(
         value = _host_values(value)
     elif isinstance(value, Sequence) and not isinstance(value, str):
         value = _nested_floats(value, name)
-    elif not isinstance(value, (int, float)):
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(
             f"{name} must be a sequence of numbers or an array, got {type(value).__name__}"
         )
@@ -362,9 +365,18 @@ def _host_values(value: Array) -> Any:
     return cpu().__array__() if cpu is not None else value
 
 
+def _real(v: Any) -> float:
+    if isinstance(v, (str, bytes, bool, complex)):
+        raise TypeError(f"not a real number: {v!r}")
+    return float(v)
+
+
 def _nested_floats(value: Sequence[Any], name: str) -> Any:
     try:
-        return [_nested_floats(v, name) if isinstance(v, Sequence) else float(v) for v in value]
+        return [
+            _nested_floats(v, name) if isinstance(v, Sequence) and not isinstance(v, str) else _real(v)
+            for v in value
+        ]
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a sequence of numbers, got {value!r}") from None
 
