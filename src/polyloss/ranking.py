@@ -92,7 +92,7 @@ def _sign_target(xp: Namespace, target: Array, dtype: Any) -> tuple[Array, Array
         raise TypeError(f"target must hold labels 1 and -1 in an integer or floating array, got dtype {target.dtype}")
     t = as_compute_dtype(xp, target, dtype)
     valid = (t == 1.0) | (t == -1.0)
-    if not is_eager(xp, t):
+    if not is_eager(xp, valid):  # a traced or lazy target, or a concrete one inside a trace
         return t, valid
     if not bool(xp.all(valid)):
         offending = float(xp.max(xp.where(valid, -math.inf, t)))
@@ -105,8 +105,10 @@ def _signed_pair(input1: Array, input2: Array, target: Array, reduction: str, *,
     inputs and the target in the compute dtype, and where the target is ±1 (or None).
 
     With `vectors` the target has the inputs' shape without their last axis."""
-    xp, dtype = _floating(reduction, input1=input1, input2=input2)
-    array_namespace(input1=input1, target=target)
+    xp = array_namespace(input1=input1, input2=input2, target=target)
+    dtype = compute_dtype(xp, input1, "input1")
+    compute_dtype(xp, input2, "input2")
+    check_reduction(reduction)
     _same_shapes(input1=input1, input2=input2)
     if vectors and input1.ndim == 0:
         raise ValueError("input1 and input2 must have at least one dimension (the vectors' axis, last); got 0-d arrays")
@@ -158,6 +160,16 @@ def _triplet_arrays(anchor: Array, positive: Array, negative: Array, reduction: 
     xp, dtype = _floating(reduction, anchor=anchor, positive=positive, negative=negative)
     _same_shapes(anchor=anchor, positive=positive, negative=negative)
     return xp, *(as_compute_dtype(xp, x, dtype) for x in (anchor, positive, negative))
+
+
+def _mask_option(xp: Namespace, where: Any, *, like: Array) -> Array | None:
+    """A boolean mask option, nested sequences of bools or an array of any namespace,
+    as a bool array in the namespace and on the device of `like`."""
+    if where is None:
+        return None
+    if isinstance(where, (list, tuple)):
+        return xp.asarray(where, dtype=xp.bool, device=device_of(like))
+    return option_array(xp, where, like=like, name="where", dtype=xp.bool)
 
 
 def _check_swap(swap: Any) -> None:
@@ -600,7 +612,7 @@ def ranking_softmax_loss(
         raise ValueError("input must have at least one dimension (the lists' axis, last); got a 0-d array")
     w = option_array(xp, weight, like=x, name="weight")
     check_broadcastable("weight", w, tuple(x.shape))
-    valid = None if where is None else option_array(xp, where, like=x, name="where", dtype=xp.bool)
+    valid = _mask_option(xp, where, like=x)
     check_broadcastable("where", valid, tuple(x.shape))
     relevance = y if w is None else y * w
     if valid is None:
