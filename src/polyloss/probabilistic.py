@@ -12,6 +12,7 @@ from ._array import (
     as_compute_dtype,
     class_axis,
     compute_dtype,
+    exp_or_inf,
     is_eager,
     option_array,
     stop_gradient,
@@ -103,7 +104,7 @@ def poisson_nll_loss(
     """
     check_nonnegative("eps", eps)
     xp, x, y = paired_arrays(input, target, reduction)
-    loss = xp.exp(x) - y * x if log_input else x - y * xp.log(x + eps)
+    loss = exp_or_inf(xp, x) - y * x if log_input else x - y * xp.log(x + eps)
     if full:
         counted = y > 1.0
         t = xp.where(counted, y, 1.0)  # no log of a target <= 0, in value or gradient

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import math
 import sys
 import types
 from collections.abc import Callable, Sequence
@@ -27,11 +28,15 @@ __all__ = [
     "Namespace",
     "array_namespace",
     "as_compute_dtype",
+    "backend_module",
     "backend_name",
     "class_axis",
     "compute_dtype",
+    "cumulative_sum",
     "device_of",
     "dtype_kind",
+    "exp_or_inf",
+    "import_backend_modules",
     "integer_dtype_check",
     "is_eager",
     "log1mexp",
@@ -40,13 +45,12 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "logsumexp_parts",
-    "backend_module",
-    "import_backend_modules",
     "one_hot",
     "option_array",
     "power",
     "softplus",
     "stop_gradient",
+    "take_along",
     "take_class",
     "to_output",
     "value_range",
@@ -106,6 +110,18 @@ class _DaskNamespace(types.ModuleType):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._base, name)
+
+    def take_along_axis(self, x: Array, indices: Array, /, *, axis: int = -1) -> Array:
+        """Block-wise: the gathered axis in one chunk, the indices chunked like `x`, and
+        NumPy's ``take_along_axis`` on each block (array-api-compat's Dask namespace has
+        none, and a flat ``take`` pairs every data block with every index block)."""
+        import dask.array as da
+
+        axis = axis % x.ndim
+        x = x.rechunk({axis: -1})
+        indices = indices.rechunk((*x.chunks[:axis], indices.shape[axis], *x.chunks[axis + 1 :]))
+        take = _compat.array_namespace(x._meta).take_along_axis
+        return da.map_blocks(take, x, indices, axis=axis, dtype=x.dtype)
 
     def clip(self, x: Array, /, min: Any = None, max: Any = None) -> Array:
         if all(b is None or type(b) in (int, float) for b in (min, max)):
@@ -547,6 +563,12 @@ def power(xp: Namespace, base: Array, exponent: float) -> Array:
     return xp.where(positive, powered, floor)
 
 
+def exp_or_inf(xp: Namespace, x: Array) -> Array:
+    """``exp(x)``, inf past the dtype's range without NumPy's overflow warning."""
+    overflows = x > math.log(float(xp.finfo(x.dtype).max))
+    return xp.where(overflows, float("inf"), xp.exp(xp.where(overflows, 0.0, x)))
+
+
 def log1mexp(xp: Namespace, a: Array) -> Array:
     """``log(1 - exp(a))`` for ``a < 0``, accurate on both sides of ``-log 2`` (Mächler's
     two branches, each fed only its own range so that neither branch's gradient is NaN)."""
@@ -573,6 +595,23 @@ def one_hot(xp: Namespace, labels: Array, num_classes: int, *, axis: int, dtype:
     return xp.astype(xp.expand_dims(labels, axis=axis) == classes, dtype)
 
 
+def take_along(xp: Namespace, x: Array, index: Array, *, axis: int) -> Array:
+    """``take_along_axis``: `x` gathered by the integer `index` (of `x`'s rank, already
+    in range) along `axis`; torch gets int64 indices."""
+    if backend_name(xp) == "torch" and index.dtype != xp.int64:
+        index = xp.astype(index, xp.int64)
+    return xp.take_along_axis(x, index, axis=axis)
+
+
+def cumulative_sum(xp: Namespace, x: Array, *, axis: int) -> Array:
+    """The standard's ``cumulative_sum`` (torch's own ``cumsum``: array-api-compat's
+    wrapper resolves a namespace, which torch.compile warns about)."""
+    fast = backend_module(xp)
+    if fast is not None and backend_name(xp) == "torch":
+        return fast.torch.cumsum(x, dim=axis)
+    return xp.cumulative_sum(x, axis=axis)
+
+
 def take_class(xp: Namespace, x: Array, index: Array, *, axis: int) -> Array:
     """``x`` at the class ``index`` along `axis` (the axis is removed).
 
@@ -580,10 +619,8 @@ def take_class(xp: Namespace, x: Array, index: Array, *, axis: int) -> Array:
     replace ignored or invalid entries with ``where`` before calling.
     """
     index = xp.expand_dims(index, axis=axis)
-    if hasattr(xp, "take_along_axis"):
-        if index.dtype != xp.int64 and backend_name(xp) == "torch":
-            index = xp.astype(index, xp.int64)
-        return xp.squeeze(xp.take_along_axis(x, index, axis=axis), axis=axis)
+    if hasattr(xp, "take_along_axis") and backend_name(xp) != "dask":  # dask: the mask is lazier
+        return xp.squeeze(take_along(xp, x, index, axis=axis), axis=axis)
     classes = xp.arange(x.shape[axis], device=device_of(x))
     shape = [1] * x.ndim
     shape[axis] = x.shape[axis]
