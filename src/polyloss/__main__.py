@@ -112,7 +112,10 @@ def bench(backends: Sequence[Backend], repeats: int = 200, out: Any = sys.stdout
             module, _, attr = names[0].rpartition(".")
             peer = getattr(importlib.import_module(module), attr)
             arrays = backend.example(info)
-            options = dict(info.example.options)
+            options = {  # the peer takes array options as tensors of the backend
+                k: backend.asarray(v) if isinstance(v, (list, tuple)) else v
+                for k, v in info.example.options.items()
+            }
             try:
                 peer(*arrays, **options)
             except TypeError:
