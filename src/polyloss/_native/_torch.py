@@ -25,6 +25,7 @@ from typing import Any
 
 import array_api_compat.torch as xp
 
+from .. import _chunked
 from .._checks import check_class_indices
 from .._reduce import safe_divide
 
@@ -84,7 +85,7 @@ def smooth_l1_loss(x: torch.Tensor, y: torch.Tensor, *, beta: float, reduction: 
 # --------------------------------------------------------------------------
 
 
-def _class_first(x: torch.Tensor, target: torch.Tensor, axis: int, probabilities: bool):
+def _class_first(x: torch.Tensor, target: torch.Tensor, axis: int):
     """The class axis at 1 (ATen's layout); an unbatched ``(C,)`` keeps axis 0.
 
     Channel-last ``(N, d1, ..., C)`` is flattened to ``(N * d1 * ..., C)`` (a view for
@@ -95,13 +96,8 @@ def _class_first(x: torch.Tensor, target: torch.Tensor, axis: int, probabilities
     if axis == 1 or x.ndim == 1:
         return x, target
     if axis == x.ndim - 1:
-        x = x.reshape(-1, x.shape[-1])
-        target = target.reshape(x.shape) if probabilities else target.reshape(-1)
-        return x, target
-    x = torch.movedim(x, axis, 1).contiguous()
-    if probabilities:
-        target = torch.movedim(target, axis, 1).contiguous()
-    return x, target
+        return x.reshape(-1, x.shape[-1]), target.reshape(-1)
+    return torch.movedim(x, axis, 1).contiguous(), target
 
 
 def _unflatten(out: torch.Tensor, x: torch.Tensor, axis: int, reduction: str) -> torch.Tensor:
@@ -118,7 +114,7 @@ def _indexed(kernel, x, target, weight, ignore_index, axis, reduction, *extra):
     if target.dtype != torch.int64:
         target = target.long()
     shaped = x
-    x, target = _class_first(x, target, axis, False)
+    x, target = _class_first(x, target, axis)
     cpu = _reads_cheaply(x)
     if not cpu:  # CUDA kernels assert on the device rather than raise: validate first
         _check_indices(target, x.shape[1 if x.ndim > 1 else 0], ignore_index)
@@ -156,13 +152,10 @@ def cross_entropy(
     x: torch.Tensor, target: torch.Tensor, *, weight: torch.Tensor | None, ignore_index: int,
     label_smoothing: float, axis: int, reduction: str,
 ) -> torch.Tensor:
-    if target.is_floating_point():  # class probabilities: nothing is ignored, mean over samples
-        shaped = x
-        x, target = _class_first(x, target, axis, True)
-        out = _nn.cross_entropy_loss(  # ignore_index is for class indices only
-            x, target, weight, _REDUCTION[reduction], -100, float(label_smoothing)
-        )
-        return _unflatten(out, shaped, axis, reduction)
+    if target.is_floating_point():
+        # class probabilities: torch gives NaN for a masked (-inf) logit of target
+        # probability 0, where the generic path gives 0
+        return NotImplemented
     return _indexed(
         _nn.cross_entropy_loss, x, target, weight, ignore_index, axis, reduction, float(label_smoothing)
     )
@@ -240,3 +233,130 @@ def sigmoid_focal_loss(
     if reduction == "none":
         return loss
     return loss.sum() if reduction == "sum" else loss.mean()
+
+
+# --------------------------------------------------------------------------
+# sequence: CTC
+# --------------------------------------------------------------------------
+
+# torch's CTC backward gives the gradient of the logits under a log-softmax (it adds
+# exp(log_probs) on every frame within the input length), not that of log_probs: the
+# kernel subtracts it, so that it gives the exact gradient of the generic path. ATen's
+# op sizes its alpha table by the longest target (a data-dependent shape, which
+# torch.compile cannot trace), so under compile it runs inside an opaque custom op of
+# static (N,) output, whose graph does not grow with T.
+
+
+def _ctc_frames(lp: torch.Tensor, il: torch.Tensor) -> torch.Tensor:
+    """``(T, N, 1)``: whether frame t is within sample n's input length."""
+    return (torch.arange(lp.shape[0], device=lp.device)[:, None] < il[None, :])[..., None]
+
+
+@torch.library.custom_op(
+    "polyloss::ctc_nll", mutates_args=(),
+    schema="(Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, int blank) -> Tensor",
+)
+def _ctc_nll_op(lp: torch.Tensor, tg: torch.Tensor, il: torch.Tensor, tl: torch.Tensor, blank: int) -> torch.Tensor:
+    # zero_infinity=True: the value stays inf, the backward gives 0 for such samples
+    return torch._ctc_loss(lp, tg, il, tl, blank, True)[0]
+
+
+@torch.library.custom_op(
+    "polyloss::ctc_nll_backward", mutates_args=(),
+    schema="(Tensor grad, Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor target_lengths, "
+    "int blank) -> Tensor",
+)
+def _ctc_nll_backward_op(
+    grad: torch.Tensor, lp: torch.Tensor, tg: torch.Tensor, il: torch.Tensor, tl: torch.Tensor, blank: int
+) -> torch.Tensor:
+    nll, alpha = torch._ctc_loss(lp, tg, il, tl, blank, True)  # recomputed: alpha's shape is data-dependent
+    g = torch.ops.aten._ctc_loss_backward.Tensor(grad, lp, tg, il, tl, nll, alpha, blank, True)
+    frames = _ctc_frames(lp, il) & torch.isfinite(nll)[None, :, None]
+    return g - torch.where(frames, lp.exp() * grad[None, :, None], 0.0)
+
+
+@_ctc_nll_op.register_fake
+def _ctc_nll_fake(lp: torch.Tensor, tg: torch.Tensor, il: torch.Tensor, tl: torch.Tensor, blank: int) -> torch.Tensor:
+    return lp.new_empty((lp.shape[1],))
+
+
+@_ctc_nll_backward_op.register_fake
+def _ctc_nll_backward_fake(
+    grad: torch.Tensor, lp: torch.Tensor, tg: torch.Tensor, il: torch.Tensor, tl: torch.Tensor, blank: int
+) -> torch.Tensor:
+    return torch.empty_like(lp)
+
+
+def _ctc_nll_setup(ctx: Any, inputs: tuple[Any, ...], output: torch.Tensor) -> None:
+    lp, tg, il, tl, blank = inputs
+    ctx.save_for_backward(lp, tg, il, tl)
+    ctx.blank = blank
+
+
+def _ctc_nll_grad(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+    lp, tg, il, tl = ctx.saved_tensors
+    return _ctc_nll_backward_op(grad, lp, tg, il, tl, ctx.blank), None, None, None, None
+
+
+_ctc_nll_op.register_autograd(_ctc_nll_grad, setup_context=_ctc_nll_setup)
+
+
+def ctc_loss(
+    lp: torch.Tensor, targets: torch.Tensor, input_lengths: torch.Tensor, target_lengths: torch.Tensor, *,
+    blank: int,
+) -> torch.Tensor:
+    """Per-sample negative log-likelihoods of ``(T, N, C)`` log-probabilities and validated
+    padded targets and lengths (the generic path's ``_ctc_nll``): inf, with a zero
+    gradient, where no alignment exists. Under ``vmap`` the generic path runs."""
+    if _is_batched(lp):
+        return NotImplemented
+    tg, il, tl = targets.long(), input_lengths.long(), target_lengths.long()
+    if _is_compiling():
+        return _ctc_nll_op(lp, tg, il, tl, blank)
+    nll = torch._ctc_loss(lp, tg, il, tl, blank, True)[0]
+    if not (lp.requires_grad and torch.is_grad_enabled()):
+        return nll
+    mass = torch.where(_ctc_frames(lp, il), lp.exp(), 0.0).sum(dim=(0, 2))
+    return torch.where(torch.isfinite(nll), nll - (mass - mass.detach()), nll)
+
+
+# --------------------------------------------------------------------------
+# large vocabulary: linear cross-entropy by chunks
+# --------------------------------------------------------------------------
+
+# The chunk arithmetic is polyloss._chunked's (the generic path's): the forward keeps
+# only the rows' log-sum-exp, and the backward recomputes each chunk's logits, so that
+# neither holds the (N, V) logits (autodiff of the chunked forward would keep them all).
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    def forward(h: Any, weight: Any, bias: Any, target: Any, plan: Any) -> Any:
+        return _chunked.forward(xp, h, weight, bias, target, plan)
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, Any]) -> None:
+        h, weight, bias, target, plan = inputs
+        ctx.save_for_backward(h, weight, bias, target, output[1])
+        ctx.plan = plan
+        ctx.mark_non_differentiable(output[1])
+
+    @staticmethod
+    def backward(ctx: Any, g: Any, _: Any) -> tuple[Any, ...]:
+        h, weight, bias, target, lse = ctx.saved_tensors
+        need = tuple(ctx.needs_input_grad[:3])
+        dh, dw, db = _chunked.backward(xp, h, weight, bias, target, lse, g, ctx.plan, need)
+        if dw is not None and dw.dtype != weight.dtype:
+            dw = dw.to(weight.dtype)
+        return dh, dw, db, None, None
+
+
+def linear_cross_entropy(
+    h: torch.Tensor, weight: torch.Tensor, target: torch.Tensor, *, bias: torch.Tensor | None, plan: Any
+) -> torch.Tensor:
+    """Row losses of validated ``(N, d)`` hidden states (compute dtype), a ``(V, d)``
+    weight, safe ``(N,)`` targets and an optional bias (compute dtype), with a chunked
+    backward. Under ``vmap`` the generic path runs."""
+    if _is_batched(h):
+        return NotImplemented
+    return _LinearCrossEntropy.apply(h, weight, bias, target, plan)[0]
