@@ -116,4 +116,27 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("reference article", "FocalLoss(gamma=2, alpha=A)(X, L)",
      "polyloss.focal_loss(x, labels, gamma=2.0, alpha=a)",
      "alpha is per class, as a tensor; the mean is over all elements."),
+    # ------------------------------------------------ MONAI composites (loss objects add up)
+    ("MONAI", "monai.losses.DiceCELoss(to_onehot_y=True, softmax=True)(X, L1)",
+     "(polyloss.DiceLoss(axis=1, activation='softmax', smooth_nr=1e-5, smooth_dr=1e-5) "
+     "+ polyloss.CrossEntropyLoss())(x, labels)",
+     "A composite loss object: the sum of its parts, called with the same arrays. lambda_dice and "
+     "lambda_ce are coefficients (lambda_dice * DiceLoss(...) + lambda_ce * CrossEntropyLoss()); MONAI's "
+     "label_smoothing is the cross-entropy's, its jaccard=True a JaccardLoss part."),
+    ("MONAI", "monai.losses.DiceFocalLoss(to_onehot_y=True, softmax=True, lambda_focal=0.5)(X, L1)",
+     "(polyloss.DiceLoss(axis=1, activation='softmax', smooth_nr=1e-5, smooth_dr=1e-5) "
+     "+ 0.5 * polyloss.SigmoidFocalLoss(gamma=2.0, alpha=None))(x, onehot)",
+     "MONAI's focal part is its FocalLoss(use_softmax=False) whatever the Dice activation: a sigmoid focal "
+     "loss of the logits against the one-hot target, averaged over N*C*H*W, in float32 (MONAI's alpha is "
+     "SigmoidFocalLoss' alpha, default None). Both parts take the one-hot target. Its 'sum' sums the "
+     "focal part's spatial means: (1 / (H*W)) * SigmoidFocalLoss(reduction='sum')."),
+    ("MONAI", "monai.losses.GeneralizedDiceFocalLoss(to_onehot_y=True, softmax=True)(X, L1)",
+     "(polyloss.GeneralizedDiceLoss(axis=1, activation='softmax', smooth_nr=1e-5, smooth_dr=1e-5) "
+     "+ polyloss.SigmoidFocalLoss(gamma=2.0, alpha=None))(x, onehot)",
+     "As DiceFocalLoss: a sigmoid focal part on the one-hot target, in float32 (so are MONAI's "
+     "generalized-Dice class weights); lambda_gdl and lambda_focal are coefficients."),
+    ("MONAI", "monai.losses.FocalLoss(use_softmax=True, to_onehot_y=True, gamma=2.0, alpha=0.25)(X, L1)",
+     "polyloss.focal_loss(x, labels, gamma=2.0, alpha=[0.75, 0.25, 0.25]) / 3",
+     "MONAI's softmax focal loss weights class 0 by 1 - alpha and the others by alpha (a sequence alpha "
+     "is per class), and its 'mean' divides by C times the pixel count; it computes in float32."),
 )

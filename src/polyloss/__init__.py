@@ -18,7 +18,7 @@ from . import (
     structured,
     vocabulary,
 )
-from ._objects import LossObject
+from ._objects import CompositeLoss, LossObject
 from ._registry import REGISTRY, LossInfo, Peer
 from .classification import *  # noqa: F403
 from .focal import *  # noqa: F403
@@ -35,6 +35,7 @@ __version__ = "0.2.0.dev0"
 
 __all__ = [
     "REGISTRY",
+    "CompositeLoss",
     "LossInfo",
     "LossObject",
     "Peer",

@@ -17,6 +17,7 @@ from ._array import (
     as_compute_dtype,
     compute_dtype,
     dtype_kind,
+    is_eager,
     value_range,
 )
 from ._reduce import REDUCTIONS
@@ -121,6 +122,14 @@ def check_class_indices(
             f"{name} holds class index {offending}, outside [0, {num_classes})"
             + (f" and not ignore_index={ignore_index}" if ignore_index is not None else "")
         )
+
+
+def any_now(xp: Namespace, condition: Array) -> bool:
+    """Whether any entry of the boolean `condition` is True, in eager calls; False where
+    it cannot be read now (traced or lazy: the loss then gives NaN for such entries).
+    Tests the reduced value, so that a concrete array inside a trace counts as traced."""
+    found = xp.any(condition)
+    return is_eager(xp, found) and bool(found)
 
 
 def check_real(xp: Namespace, x: Array, name: str) -> None:

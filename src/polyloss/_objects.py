@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from ._checks import check_reduction
+from ._checks import check_number, check_reduction
 
 
 def _freeze(value: Any) -> Any:
@@ -35,9 +35,15 @@ class LossObject:
     ``cross_entropy(input, target, label_smoothing=0.1)``. It is immutable and
     hashable, so it can be closed over or passed as a static argument to
     ``jax.jit``, used as a torch criterion, or called on NumPy arrays.
+
+    Loss objects compose: ``a + b``, ``c * a`` and ``a * c`` (``c`` a finite Python
+    number) give a :class:`CompositeLoss`, whose value is the weighted sum of its
+    parts.
     """
 
     __slots__ = ("__weakref__", "_key", "_kwargs")
+    #: NumPy defers ``array * loss`` to the loss (which refuses it): no object arrays
+    __array_ufunc__ = None
     function: ClassVar[Callable[..., Any]]
     defaults: ClassVar[dict[str, Any]]
     reductions: ClassVar[tuple[str, ...]]
@@ -83,6 +89,148 @@ class LossObject:
 
     def __reduce__(self) -> Any:
         return (functools.partial(type(self), **self._kwargs), ())
+
+    # ---------------------------------------------------------------- composition
+
+    def __add__(self, other: object) -> CompositeLoss:
+        if not isinstance(other, LossObject):
+            return NotImplemented
+        return CompositeLoss(_terms(self) + _terms(other))
+
+    def __radd__(self, other: object) -> LossObject:
+        # ``0 + loss`` is the loss, so that ``sum(losses)`` composes them
+        if type(other) is int and other == 0:
+            return self
+        return NotImplemented
+
+    def __mul__(self, other: object) -> CompositeLoss:
+        if isinstance(other, bool) or not isinstance(other, (int, float)):
+            return NotImplemented
+        c = _coefficient(other)
+        return CompositeLoss(tuple((c * k, part) for k, part in _terms(self)))
+
+    __rmul__ = __mul__
+
+
+def _coefficient(value: int | float) -> int | float:
+    """A coefficient as a plain Python int or float (NumPy scalars too), finite."""
+    check_number("coefficient", value)
+    return int(value) if isinstance(value, int) else float(value)
+
+
+def _terms(loss: LossObject) -> tuple[tuple[int | float, LossObject], ...]:
+    """The ``(coefficient, part)`` terms of a loss object: its own for a composite."""
+    if isinstance(loss, CompositeLoss):
+        return loss.terms
+    return ((1, loss),)
+
+
+class CompositeLoss(LossObject):
+    r"""A weighted sum of loss objects: ``DiceLoss(...) + 0.5 * CrossEntropyLoss()``.
+
+    Made by ``a + b``, ``c * a`` and ``a * c`` on loss objects (``c`` a finite Python
+    int or float; anything else is a TypeError, a NaN or infinite ``c`` a
+    ValueError), or directly from ``(coefficient, loss object)`` terms. Calling it
+    with the arrays its parts take returns :math:`\sum_k c_k\, \ell_k(\ldots)`.
+
+    The expression is kept flat, with a coefficient per part: ``(a + b) + c`` has
+    the three terms ``a``, ``b``, ``c``, and ``2 * (a + 0.5 * b)`` distributes to
+    ``2 * a + 1.0 * b``. Terms keep their order and are not merged (``a + a`` has two
+    terms); two composites are equal when their terms are, in order. Like every
+    loss object it is immutable, hashable and picklable, so it can be a torch
+    criterion or a static argument of ``jax.jit``; its ``repr`` is the expression.
+
+    Every part must take the same number of positional arrays (TypeError
+    otherwise), and their results must have the same shape when called (a
+    ValueError names them otherwise: ``reduction="none"`` of a Dice loss, per
+    sample and class, does not add to a cross-entropy's, per pixel).
+
+    Examples
+    --------
+    >>> import numpy as np, polyloss
+    >>> loss = polyloss.DiceLoss(axis=1, activation="softmax") + 0.5 * polyloss.CrossEntropyLoss()
+    >>> x, t = np.array([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0]]), np.array([0, 2])
+    >>> round(float(loss(x, t)), 6)
+    0.612726
+    >>> len((loss + 2 * loss).terms)
+    4
+    """
+
+    __slots__ = ()
+
+    def __init__(self, terms: Iterable[tuple[int | float, LossObject]]) -> None:
+        flat: list[tuple[int | float, LossObject]] = []
+        for term in terms:
+            try:
+                c, part = term
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"a term of a CompositeLoss is a (coefficient, loss object) pair; got {term!r}"
+                ) from None
+            if isinstance(c, bool) or not isinstance(c, (int, float)):
+                raise TypeError(f"coefficient must be a real number, got {type(c).__name__} {c!r}")
+            if not isinstance(part, LossObject):
+                raise TypeError(f"a part of a CompositeLoss must be a loss object; got {type(part).__name__}")
+            c = _coefficient(c)
+            flat.extend((c * k, p) for k, p in _terms(part))
+        if not flat:
+            raise ValueError("a CompositeLoss needs at least one term")
+        arities = {len(p.arguments) for _, p in flat}
+        if len(arities) > 1:
+            shown = ", ".join(f"{type(p).__name__}({', '.join(p.arguments)})" for _, p in flat)
+            raise TypeError(
+                f"the parts of a composite loss must take the same number of positional arrays; got {shown}"
+            )
+        terms_ = tuple(flat)
+        object.__setattr__(self, "_kwargs", {})
+        object.__setattr__(self, "_key", terms_)
+
+    @property
+    def terms(self) -> tuple[tuple[int | float, LossObject], ...]:
+        """The ``(coefficient, loss object)`` terms, in order; no part is a composite."""
+        return self._key
+
+    @property
+    def arguments(self) -> tuple[str, ...]:  # type: ignore[override]
+        """The positional arrays of its (first) part."""
+        return self.terms[0][1].arguments
+
+    def __call__(self, *arrays: Any) -> Any:
+        arity = len(self.arguments)
+        if len(arrays) != arity:
+            raise TypeError(
+                f"this composite loss takes {arity} positional arrays ({', '.join(self.arguments)}); "
+                f"got {len(arrays)}"
+            )
+        total = None
+        shape = None
+        for c, part in self.terms:
+            value = part(*arrays)
+            if shape is None:
+                shape = tuple(value.shape)
+            elif tuple(value.shape) != shape:
+                raise ValueError(
+                    f"the parts of a composite loss give results of different shapes: {shape} from "
+                    f"{type(self.terms[0][1]).__name__} and {tuple(value.shape)} from {type(part).__name__} "
+                    "(check their reductions)"
+                )
+            term = value if c == 1 else c * value
+            total = term if total is None else total + term
+        return total
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"CompositeLoss has no attribute {name!r}; its parts are in .terms")
+
+    def __repr__(self) -> str:
+        (c0, first), *rest = self.terms
+        out = repr(first) if c0 == 1 and rest else f"{c0!r} * {first!r}"
+        for c, part in rest:
+            sign, c = (" - ", -c) if c < 0 else (" + ", c)
+            out += sign + (repr(part) if c == 1 else f"{c!r} * {part!r}")
+        return out
+
+    def __reduce__(self) -> Any:
+        return (CompositeLoss, (self.terms,))
 
 
 def make_loss_object(

@@ -7,12 +7,12 @@ from typing import Any
 
 from ._array import (
     Array,
+    Namespace,
     along_axis,
     array_namespace,
     as_compute_dtype,
     compute_dtype,
     integer_dtype_check,
-    is_eager,
     log1m_clamped,
     log_clamped,
     logsumexp_parts,
@@ -23,6 +23,7 @@ from ._array import (
     xlogx,
 )
 from ._checks import (
+    any_now,
     check_broadcastable,
     check_in_interval,
     check_nonempty,
@@ -70,6 +71,14 @@ def _check_smoothing(label_smoothing: float) -> None:
 # --------------------------------------------------------------------------
 
 
+def _weighted_shifted(xp: Namespace, a: Array, shifted: Array) -> Array:
+    """``a * shifted``, 0 (with a zero gradient) wherever ``a == 0``: ``0 * log 0 = 0``
+    for a masked (-inf) logit of target probability 0, as
+    ``optax.losses.safe_softmax_cross_entropy``."""
+    kept = a != 0.0
+    return a * xp.where(kept, shifted, 0.0)
+
+
 def _cross_entropy_terms(
     args: ClassIndexed,
     *,
@@ -84,7 +93,8 @@ def _cross_entropy_terms(
     From the logits' gradient-stopped max ``m`` and ``lse = log sum exp(x - m)``:
     ``log_softmax(x) = (x - m) - lse``, never formed for class-index targets (the
     target's logit is gathered first, then shifted), so that under ``jax.jit`` the
-    logits are read once.
+    logits are read once. Masked logits (-inf) of target probability 0 contribute 0
+    in value and gradient (``logsumexp_parts``, :func:`_weighted_shifted`).
     """
     xp, x, target, ax, num_classes, probabilities, w = args
     eps_ls = float(label_smoothing)
@@ -95,7 +105,7 @@ def _cross_entropy_terms(
         if w is not None:
             a = a * along_axis(xp, w, x.ndim, ax)
         # -sum_c a_c (shifted_c - lse): two nonnegative terms, no cancellation
-        loss = xp.sum(a, axis=ax) * lse - xp.sum(a * shifted, axis=ax)
+        loss = xp.sum(a, axis=ax) * lse - xp.sum(_weighted_shifted(xp, a, shifted), axis=ax)
         if epsilon is not None:
             p = xp.exp(shifted - xp.expand_dims(lse, axis=ax))
             loss = loss + epsilon * xp.sum(a * (1.0 - p), axis=ax)
@@ -111,7 +121,7 @@ def _cross_entropy_terms(
         if w is None:
             smooth = num_classes * lse - xp.sum(x - m, axis=ax)
         else:
-            smooth = xp.sum(w) * lse - xp.sum((x - m) * along_axis(xp, w, x.ndim, ax), axis=ax)
+            smooth = xp.sum(w) * lse - xp.sum(_weighted_shifted(xp, along_axis(xp, w, x.ndim, ax), x - m), axis=ax)
         loss = (1.0 - eps_ls) * loss + (eps_ls / num_classes) * smooth
     if epsilon is not None:
         q_t = -xp.expm1(logp_t)  # 1 - p_t
@@ -199,6 +209,17 @@ def cross_entropy(
     Matches ``torch.nn.functional.cross_entropy`` with ``axis=1``, except that a
     batch whose targets are all ignored gives 0 with a zero gradient (torch: NaN).
 
+    Masked logits: a logit of ``-inf`` whose target probability is 0 contributes 0
+    to the value and the gradient (:math:`0 \log 0 = 0`, as
+    ``optax.losses.safe_softmax_cross_entropy``; torch gives NaN for probability
+    targets), also in a row of all ``-inf`` logits with an all-zero target (a
+    padded row), and in the weighted smoothing term for a class of weight 0. A
+    target probability > 0 on a ``-inf`` logit gives ``+inf`` (label smoothing puts
+    probability on every class; optax gives NaN for such an all ``-inf`` row).
+    With class-index targets the other classes may be ``-inf``; an ignored row of
+    all ``-inf`` logits has value 0 (its gradient is NaN on torch's native kernel,
+    as in torch, and 0 on the other backends).
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -283,7 +304,8 @@ def poly1_cross_entropy(
     Equals ``optax.losses.poly_loss_cross_entropy(logits, labels, epsilon)`` for
     probability targets (optax's class axis is last: pass ``axis=-1``) and
     ``cross_entropy + epsilon * (1 - exp(-cross_entropy))`` per sample for index
-    targets.
+    targets. Masked (``-inf``) logits of target probability 0 contribute 0 to both
+    terms, in value and gradient, as in :func:`cross_entropy`.
 
     Examples
     --------
@@ -421,13 +443,13 @@ def binary_cross_entropy(
     xp, p, y = paired_arrays(input, target, reduction)
     w = option_array(xp, weight, like=p, name="weight")
     check_broadcastable("weight", w, tuple(p.shape))
-    if is_eager(xp, y) and bool(xp.any((y < 0.0) | (y > 1.0) | (y != y))):
+    if any_now(xp, (y < 0.0) | (y > 1.0) | (y != y)):
         raise ValueError("target of binary_cross_entropy must hold probabilities in [0, 1]")
     # the native validates the input's probabilities itself
     out = call_native("binary_cross_entropy", xp, p, y, like=input, weight=w, reduction=reduction)
     if out is not NotImplemented:
         return out
-    if is_eager(xp, p) and bool(xp.any((p < 0.0) | (p > 1.0) | (p != p))):
+    if any_now(xp, (p < 0.0) | (p > 1.0) | (p != p)):
         raise ValueError("input of binary_cross_entropy must hold probabilities in [0, 1]")
     loss = (y - 1.0) * log1m_clamped(xp, p, -100.0) - y * log_clamped(xp, p, -100.0)
     # traced calls: NaN where an argument is outside [0, 1] (eager calls raised)
@@ -553,7 +575,10 @@ def kl_div(
     Notes
     -----
     Matches ``torch.nn.functional.kl_div`` (whose default ``"mean"`` is not the KL
-    divergence per sample: use ``"batchmean"``).
+    divergence per sample: use ``"batchmean"``). A target probability of 0 (a
+    ``-inf`` target with ``log_target=True``) contributes 0 in value and gradient
+    also where the input is ``-inf`` (a masked class of ``log_softmax``), where torch
+    gives NaN; an input of ``-inf`` under a target > 0 gives ``+inf``.
 
     Examples
     --------
@@ -565,9 +590,12 @@ def kl_div(
     """
     xp, x, t = paired_arrays(input, target, reduction, ("mean", "sum", "none", "batchmean"))
     if log_target:
-        loss = xp.exp(t) * (t - x)
+        # a target of probability 0 (t = -inf) contributes 0, whatever x (-inf included)
+        kept = t != -math.inf
+        loss = xp.where(kept, xp.exp(t) * (xp.where(kept, t, 0.0) - xp.where(kept, x, 0.0)), 0.0)
     else:
-        loss = xlogx(xp, t) - t * x
+        # 0 * x is 0 at a target of 0, also where x = log q = -inf (0 log 0/0 = 0)
+        loss = xlogx(xp, t) - t * xp.where(t != 0.0, x, 0.0)
     if reduction == "batchmean":
         divisor = float(x.shape[0]) if x.ndim else 1.0
         return reduce(xp, loss, "mean", divisor=divisor, dtype=input.dtype)
@@ -643,7 +671,7 @@ def log_loss(
     n = input.shape[0]
     s = option_array(xp, sample_weight, like=p, name="sample_weight")
     check_option_shape("sample_weight", s, (n,))
-    if is_eager(xp, p) and bool(xp.any((p < 0.0) | (p > 1.0) | (p != p))):
+    if any_now(xp, (p < 0.0) | (p > 1.0) | (p != p)):
         raise ValueError("input of log_loss must hold probabilities in [0, 1]")
     indicator = input.ndim == 2 and tuple(target.shape) == tuple(input.shape)
     if not indicator and tuple(target.shape) != (n,):
@@ -653,7 +681,7 @@ def log_loss(
         )
     if input.ndim == 1:
         y = as_compute_dtype(xp, target, dtype)
-        if is_eager(xp, y) and bool(xp.any((y < 0.0) | (y > 1.0))):
+        if any_now(xp, (y < 0.0) | (y > 1.0)):
             raise ValueError("target of a 1-D log_loss must hold labels 0 and 1")
         loss = -(y * xp.log(xp.clip(p, min=eps, max=1.0 - eps))
                  + (1.0 - y) * xp.log(xp.clip(1.0 - p, min=eps, max=1.0 - eps)))

@@ -17,14 +17,20 @@ from ._array import (
     Namespace,
     log1mexp,
     log_sigmoid,
-    log_softmax,
+    logsumexp_parts,
     option_array,
     power,
     softplus,
     take_1d,
     take_class,
 )
-from ._checks import check_in_interval, check_nonnegative, check_number, check_option_shape, paired_arrays
+from ._checks import (
+    check_in_interval,
+    check_nonnegative,
+    check_number,
+    check_option_shape,
+    paired_arrays,
+)
 from ._indexed import class_indexed_args, index_masks, reduce_indexed
 from ._native import call_native
 from ._reduce import reduce
@@ -115,6 +121,9 @@ def focal_loss(
     (from clcarwin/focal_loss_pytorch) and, at ``gamma=0``, ``cross_entropy``.
     :math:`(1 - p_t)^\gamma` is :math:`\exp(\gamma\,\mathrm{log1mexp}(\log p_t))`,
     finite in value and gradient at saturation for every ``gamma >= 0``.
+    Masked logits: ``-inf`` logits of the classes other than the target add
+    nothing (value and gradient), and an ignored row of all ``-inf`` logits gives 0
+    with a zero gradient; a ``-inf`` target logit gives ``+inf``.
 
     Examples
     --------
@@ -128,7 +137,12 @@ def focal_loss(
         input, target, axis=axis, reduction=reduction, weight=None, allow_probabilities=False
     )
     masks = index_masks(xp, target, num_classes, ignore_index)
-    log_pt = take_class(xp, log_softmax(xp, x, axis=cax), masks.safe, axis=cax)
+    # log p_t from the gathered logit and the row's log-sum-exp (log_softmax is not formed):
+    # masked (-inf) logits of other classes add nothing, an ignored all -inf row gives 0
+    m, lse = logsumexp_parts(xp, x, cax)
+    log_pt = (take_class(xp, x, masks.safe, axis=cax) - xp.squeeze(m, axis=cax)) - lse
+    if masks.ignored is not None:  # an ignored row's log p_t may be -inf (-inf * 0 in the gradient)
+        log_pt = xp.where(masks.ignored, 0.0, log_pt)
     loss = -_modulator_from_log_pt(xp, log_pt, gamma) * log_pt
     a = option_array(xp, alpha, like=x, name="alpha")
     if a is not None:

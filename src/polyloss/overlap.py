@@ -40,6 +40,7 @@ from ._checks import (
     check_nonempty,
     check_nonnegative,
     check_option_shape,
+    check_real,
     check_reduction,
     check_same_shape,
 )
@@ -97,7 +98,7 @@ class OverlapSums(NamedTuple):
 
 _SUM_OPTIONS = (
     "axis", "activation", "squared", "batch", "include_background", "weight", "ignore_index",
-    "reduction", "smooth_nr", "smooth_dr",
+    "reduction", "smooth_nr", "smooth_dr", "soft_label",
 )
 
 
@@ -110,9 +111,10 @@ def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> Ov
     ``axis=None``; ``C`` counts the classes left after `include_background`.
     """
     (axis, activation, squared, batch, include_background, weight, ignore_index, reduction,
-     smooth_nr, smooth_dr) = (options[name] for name in _SUM_OPTIONS)
+     smooth_nr, smooth_dr, soft_label) = (options[name] for name in _SUM_OPTIONS)
     xp = array_namespace(input=input, target=target)
     dtype = compute_dtype(xp, input)
+    check_real(xp, target, "target")
     check_reduction(reduction)
     check_choice("activation", activation, ACTIVATIONS)
     check_nonnegative("smooth_nr", smooth_nr)
@@ -204,9 +206,19 @@ def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> Ov
         w = option_array(xp, weight, like=p, name="weight")
         check_option_shape("weight", w, (num_classes,))
 
+    truth = _sum(xp, t, axes)
+    if soft_label:
+        # MONAI's soft-label sums (Wang et al., JDTLosses): from the L1 norms (the squared L2
+        # norms with `squared`) of p, t and p - t, I = (|p| + |t| - |p - t|) / 2, which is
+        # sum(min(p, t)) for p, t >= 0 (sum(p t) again with `squared`)
+        d = p - t
+        if squared:
+            pred, truth_o, diff = _sum(xp, p * p, axes), _sum(xp, t * t, axes), _sum(xp, d * d, axes)
+        else:
+            pred, truth_o, diff = _sum(xp, xp.abs(p), axes), _sum(xp, xp.abs(t), axes), _sum(xp, xp.abs(d), axes)
+        return OverlapSums(xp, (pred + truth_o - diff) / 2.0, pred, truth_o, truth, w)
     intersection = _sum(xp, p * t, axes)
     pred = _sum(xp, p * p if squared else p, axes)
-    truth = _sum(xp, t, axes)
     truth_sq = _sum(xp, t * t, axes) if squared else truth
     return OverlapSums(xp, intersection, pred, truth_sq, truth, w)
 
@@ -243,6 +255,13 @@ _COMMON_DOC = """\
         and target sums. With one-hot targets (as MONAI): a class index in
         ``[0, C)`` removes that class's pixels, any other value removes unlabelled
         (all-zero) pixels. With ``axis=None``: pixels whose target equals it.
+    soft_label : bool, default False
+        MONAI's soft-label sums: :math:`I = (\\|p\\|_1 + \\|t\\|_1 - \\|p - t\\|_1) / 2`
+        (:math:`\\sum \\min(p, t)` for non-negative arrays) and :math:`P = \\|p\\|_1`,
+        :math:`T = \\|t\\|_1`, so that a soft target equal to the prediction scores
+        a perfect overlap (:math:`\\sum p t` does not). With hard 0/1 targets and
+        probabilities in [0, 1] it changes nothing. With `squared` the sums are the
+        squared L2 norms and :math:`I = \\sum p t` as without it.
     reduction : {"mean", "sum", "none"}
         ``"none"`` returns the loss per sample and class, shape ``(N, C)``
         (``(C,)`` with `batch`); ``(N,)`` (0-d with `batch`) for ``axis=None``."""
@@ -282,6 +301,7 @@ def dice_loss(
     include_background: bool = True,
     weight: Any = None,
     ignore_index: int | None = None,
+    soft_label: bool = False,
     reduction: str = "mean",
 ) -> Array:
     r"""Dice loss, :math:`1 - (2I + s_{nr}) / (P + T + s_{dr})`.
@@ -346,6 +366,7 @@ def jaccard_loss(
     include_background: bool = True,
     weight: Any = None,
     ignore_index: int | None = None,
+    soft_label: bool = False,
     reduction: str = "mean",
 ) -> Array:
     r"""Jaccard (soft IoU) loss, :math:`1 - (2I + s_{nr}) / (2(P + T - I) + s_{dr})`.
@@ -404,6 +425,7 @@ def tversky_loss(
     include_background: bool = True,
     weight: Any = None,
     ignore_index: int | None = None,
+    soft_label: bool = False,
     reduction: str = "mean",
 ) -> Array:
     r"""Tversky loss, :math:`(1 - TI)^\gamma`, :math:`TI = (I + s_{nr}) / (I + \alpha FP + \beta FN + s_{dr})`.
@@ -497,6 +519,7 @@ def generalized_dice_loss(
     include_background: bool = True,
     weight: Any = None,
     ignore_index: int | None = None,
+    soft_label: bool = False,
     reduction: str = "mean",
 ) -> Array:
     r"""Generalized Dice loss (Sudre et al., 2017), :math:`1 - (2\sum_c w_c I_c + s_{nr}) / (\sum_c w_c (P_c + T_c) + s_{dr})`.
@@ -540,7 +563,10 @@ def generalized_dice_loss(
         )
     xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
     if axis is None:  # one class per sample: the weight then only scales against the smoothing
-        i, p, t, volume = (xp.expand_dims(a, axis=-1) for a in (i, p, t, volume))
+        # (no generator here: it would make xp a cell, which locals() above reads unset
+        # under torch.compile)
+        i, p = xp.expand_dims(i, axis=-1), xp.expand_dims(p, axis=-1)
+        t, volume = xp.expand_dims(t, axis=-1), xp.expand_dims(volume, axis=-1)
     cw = _class_weights(xp, volume, w_type, batch)
     if w is not None:
         cw = cw * w

@@ -13,11 +13,10 @@ from ._array import (
     class_axis,
     compute_dtype,
     exp_or_inf,
-    is_eager,
     option_array,
     stop_gradient,
 )
-from ._checks import check_broadcastable, check_nonnegative, check_number, paired_arrays
+from ._checks import any_now, check_broadcastable, check_nonnegative, check_number, paired_arrays
 from ._reduce import reduce
 from ._registry import Example, Peer, loss_object, register, uniform
 
@@ -136,7 +135,7 @@ def _variance(xp: Any, var: Any, input: Array, like: Array) -> Any:
                 f"var must have the input's shape {shape}, that shape with one dimension of "
                 f"size 1, or that shape without its last dimension {shape[:-1]}; got var.shape={vshape}"
             )
-    if is_eager(xp, v) and bool(xp.any(v < 0.0)):
+    if any_now(xp, v < 0.0):
         raise ValueError("var has negative entries; variances must be >= 0")
     return v
 
@@ -216,8 +215,7 @@ def gaussian_nll_loss(
         # clamp at eps in value only: the gradient passes through, as torch's no-grad clamp_
         clamped = xp.where(v < eps, eps + (v - stop_gradient(xp, v)), v)
         loss = 0.5 * (xp.log(clamped) + diff * diff / clamped)
-        if not is_eager(xp, v):
-            loss = xp.where(v < 0.0, _NAN, loss)
+        loss = xp.where(v < 0.0, _NAN, loss)  # traced calls (eager ones raised)
     if full:
         loss = loss + 0.5 * math.log(2.0 * math.pi)
     return reduce(xp, loss, reduction, dtype=input.dtype)
@@ -442,11 +440,9 @@ def pinball_loss(input: Array, target: Array, *, quantile: Any = 0.5, reduction:
     loss = xp.where(diff >= 0.0, q * diff, (q - 1.0) * diff)
     if not scalar:
         outside = (q < 0.0) | (q > 1.0) | (q != q)
-        if is_eager(xp, q):
-            if bool(xp.any(outside)):
-                raise ValueError(f"quantile must hold numbers in [0, 1]; got {quantile!r}")
-        else:
-            loss = xp.where(outside, _NAN, loss)
+        if any_now(xp, outside):
+            raise ValueError(f"quantile must hold numbers in [0, 1]; got {quantile!r}")
+        loss = xp.where(outside, _NAN, loss)  # traced calls
     return reduce(xp, loss, reduction, dtype=input.dtype)
 
 

@@ -654,10 +654,14 @@ def logsumexp_parts(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array]:
     it is not finite) and ``lse = log(sum(exp(x - m), axis))`` with `axis` removed.
     Then ``log_softmax(x) = (x - m) - lse``: losses built on the parts lose no
     precision to a large common offset of the logits, and can gather a class's logit
-    before shifting it instead of forming ``log_softmax``.
+    before shifting it instead of forming ``log_softmax``. A row of all -inf logits
+    (every class masked) gets ``lse = 0``, so that its losses are 0 where no target
+    probability falls on it, in value and gradient.
     """
     m = _stopped_max(xp, x, axis)
-    return m, xp.log(xp.sum(xp.exp(x - m), axis=axis))
+    total = xp.sum(xp.exp(x - m), axis=axis)
+    # a row of all -inf (masked) logits: lse = 0 with a zero gradient, not log(0) = -inf
+    return m, xp.log(xp.where(total > 0.0, total, 1.0))
 
 
 def along_axis(xp: Namespace, v: Array, ndim: int, axis: int) -> Array:

@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._array import Array, Namespace, backend_module, backend_name, import_backend_modules, to_output
+from .._array import (
+    Array,
+    Namespace,
+    backend_module,
+    backend_name,
+    import_backend_modules,
+    to_output,
+)
 from .._registry import REGISTRY
 
 _KERNEL: dict[tuple[int, str], Callable[..., Any] | None] = {}
