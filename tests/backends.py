@@ -53,3 +53,16 @@ def example_numpy(info: Any) -> list[Any]:
     import numpy as np
 
     return [np.asarray(a.values, dtype=np.int64 if a.integer else np.float64) for a in info.example.arrays]
+
+
+LIBRARY_ALIASES = {"strict": "array_api_strict"}
+
+
+def selected_backends(config: Any) -> list[Backend]:
+    """The backends chosen with pytest's ``--backends`` option (default: every installed one)."""
+    choice = config.getoption("--backends")
+    backends = all_backends()
+    if choice == "all":
+        return backends
+    wanted = {LIBRARY_ALIASES.get(c.strip(), c.strip()) for c in choice.split(",")}
+    return [b for b in backends if b.library in wanted]

@@ -16,8 +16,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from backends import Backend, all_backends
-
+from backends import Backend, selected_backends
 from polyloss._backends import JAX_X64, cupy_gpu
 
 if importlib.util.find_spec("jax") is not None:
@@ -27,9 +26,6 @@ if importlib.util.find_spec("jax") is not None:
 
 __all__ = ["Backend"]
 
-LIBRARY_ALIASES = {"strict": "array_api_strict"}
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backends",
@@ -37,15 +33,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="comma-separated libraries of the backend matrix to run: numpy, strict, torch, "
         "jax, dask, cupy (default: every installed one)",
     )
-
-
-def selected_backends(config: pytest.Config) -> list[Backend]:
-    choice = config.getoption("--backends")
-    backends = all_backends()
-    if choice == "all":
-        return backends
-    wanted = {LIBRARY_ALIASES.get(c.strip(), c.strip()) for c in choice.split(",")}
-    return [b for b in backends if b.library in wanted]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -13,6 +13,7 @@ data many times the chunk size holds a few chunks at a time, not the data.
 from __future__ import annotations
 
 import contextlib
+import math
 import tracemalloc
 
 import numpy as np
@@ -22,6 +23,7 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 import polyloss  # noqa: E402
+from backends import example_numpy  # noqa: E402
 from polyloss import REGISTRY  # noqa: E402
 
 LOSSES = sorted(REGISTRY)
@@ -54,10 +56,8 @@ class _CountExecutions(dask.callbacks.Callback):
 
 
 def _np_example(info):
-    ex = info.example
-    x = np.asarray(ex.input, dtype=np.float64)
-    t = np.asarray(ex.target, dtype=np.int64 if ex.target_kind == "int" else np.float64)
-    return x, t, dict(ex.options)
+    """The example's arrays (float64 / int64 NumPy) and its options."""
+    return example_numpy(info), dict(info.example.options)
 
 
 def _chunked(a: np.ndarray, chunk: int = 1):
@@ -88,14 +88,14 @@ def _assert_lazy(out, name, reduction):
 @pytest.mark.parametrize("name", LOSSES)
 def test_registry_loss_on_many_chunks_is_lazy_and_matches_numpy(name):
     info = REGISTRY[name]
-    x, t, options = _np_example(info)
-    dx, dt = _chunked(x), _chunked(t)
-    assert dx.npartitions > 1 or x.size == 1
+    arrays, options = _np_example(info)
+    chunked = [_chunked(a) for a in arrays]
+    assert chunked[0].npartitions > 1 or arrays[0].size == 1
     for reduction in info.reductions:
         with no_compute():
-            out = info.function(dx, dt, **options, reduction=reduction)
+            out = info.function(*chunked, **options, reduction=reduction)
         _assert_lazy(out, name, reduction)
-        expected = np.asarray(info.function(x, t, **options, reduction=reduction))
+        expected = np.asarray(info.function(*arrays, **options, reduction=reduction))
         assert out.shape == expected.shape
         np.testing.assert_allclose(
             out.compute(), expected, rtol=1e-12, atol=1e-12, err_msg=f"{name} reduction={reduction}"
@@ -110,25 +110,25 @@ def _has_array_option(name):
 def test_registry_loss_with_dask_array_options(name):
     """Array-valued options given as dask arrays stay lazy and give the same numbers."""
     info = REGISTRY[name]
-    x, t, options = _np_example(info)
+    arrays, options = _np_example(info)
     doptions = _dask_options(options)
     for reduction in info.reductions:
         with no_compute():
-            out = info.function(_chunked(x), _chunked(t), **doptions, reduction=reduction)
+            out = info.function(*(_chunked(a) for a in arrays), **doptions, reduction=reduction)
         _assert_lazy(out, name, reduction)
-        expected = np.asarray(info.function(x, t, **options, reduction=reduction))
+        expected = np.asarray(info.function(*arrays, **options, reduction=reduction))
         np.testing.assert_allclose(out.compute(), expected, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_loss_object_is_lazy_on_dask(name):
     info = REGISTRY[name]
-    x, t, options = _np_example(info)
-    obj = getattr(polyloss, info.object_name)(**options)
+    arrays, options = _np_example(info)
+    obj = info.object(**options)
     with no_compute():
-        out = obj(_chunked(x), _chunked(t))
+        out = obj(*(_chunked(a) for a in arrays))
     _assert_lazy(out, name, "mean")
-    np.testing.assert_allclose(out.compute(), np.asarray(obj(x, t)), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out.compute(), np.asarray(obj(*arrays)), rtol=1e-12, atol=1e-12)
 
 
 def test_no_graph_is_executed_by_any_loss():
@@ -138,26 +138,29 @@ def test_no_graph_is_executed_by_any_loss():
     with counter:
         for name in LOSSES:
             info = REGISTRY[name]
-            x, t, options = _np_example(info)
+            arrays, options = _np_example(info)
             for reduction in info.reductions:
-                outs.append(info.function(_chunked(x), _chunked(t), **options, reduction=reduction))
+                outs.append(info.function(*(_chunked(a) for a in arrays), **options, reduction=reduction))
         assert counter.count == 0, f"{counter.count} dask graph execution(s) inside polyloss"
         dask.compute(*outs)  # the counter itself works: computing here is seen
         assert counter.count == 1
 
 
 def _batched(info, factor: int):
-    """The example repeated `factor` times along the batch axis, with its element
-    weights and ``sample_weight``; None when input and target share no batch axis."""
-    x, t, options = _np_example(info)
-    if x.ndim == 0 or (t.ndim and t.shape[0] != x.shape[0]) or (t.ndim == 0 and x.ndim > 1):
+    """The example arrays repeated `factor` times along the batch axis, with its element
+    weights and ``sample_weight``; None when the arrays share no batch axis (axis 0 of
+    the first; a 0-d array is kept beside a 1-D first array)."""
+    arrays, options = _np_example(info)
+    x = arrays[0]
+    if x.ndim == 0 or any((a.ndim == 0 and x.ndim > 1) or (a.ndim and a.shape[0] != x.shape[0])
+                          for a in arrays[1:]):
         return None
     reps = lambda a: np.concatenate([a] * factor, axis=0)  # noqa: E731
     for key, value in options.items():
         if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) >= 1:
             if np.shape(value) == x.shape or key == "sample_weight":
                 options[key] = reps(np.asarray(value, dtype=np.float64))
-    return reps(x), reps(t) if t.ndim else t, options
+    return [reps(a) if a.ndim else a for a in arrays], options
 
 
 def _row_chunked(a: np.ndarray, rows: int):
@@ -171,10 +174,13 @@ def test_reduction_none_keeps_the_chunks(name):
     batched = _batched(info, 4)
     if "none" not in info.reductions or batched is None:
         pytest.skip(f"{name} has no reduction='none' or no batch axis")
-    x, t, options = batched
+    arrays, options = batched
+    per_sample = np.asarray(info.function(*arrays, **options, reduction="none"))
+    if per_sample.ndim == 0 or per_sample.shape[0] != arrays[0].shape[0]:
+        pytest.skip(f"reduction='none' of {name} has no batch axis (shape {per_sample.shape})")
     with no_compute():
-        out = info.function(_row_chunked(x, 2), _row_chunked(t, 2), **options, reduction="none")
-    assert out.ndim >= 1 and out.numblocks[0] == -(-x.shape[0] // 2), out.chunks
+        out = info.function(*(_row_chunked(a, 2) for a in arrays), **options, reduction="none")
+    assert out.ndim >= 1 and out.numblocks[0] == -(-arrays[0].shape[0] // 2), out.chunks
 
 
 # --------------------------------------------------------------------------
@@ -292,24 +298,43 @@ def test_dice_loss_many_chunks(rng, options):
 # lazy value checks: out-of-range class indices give NaN instead of a compute
 # --------------------------------------------------------------------------
 
-CLASS_INDEX_LOSSES = [
-    n for n in LOSSES
-    if REGISTRY[n].example.target_kind == "int" and REGISTRY[n].options.get("ignore_index", None) == -100
-]
+def _class_index_target(info) -> int | None:
+    """The position of the class-index argument of a loss with ``ignore_index=-100``
+    (the first integer array after the input), or None."""
+    if info.options.get("ignore_index", None) != -100:
+        return None
+    return next((i for i, a in enumerate(info.example.arrays) if i > 0 and a.integer), None)
+
+
+CLASS_INDEX_LOSSES = [n for n in LOSSES if _class_index_target(REGISTRY[n]) is not None]
 
 
 @pytest.mark.parametrize("name", CLASS_INDEX_LOSSES)
 def test_out_of_range_class_index_is_nan_not_a_compute(name):
     info = REGISTRY[name]
-    x, t, options = _np_example(info)
+    arrays, options = _np_example(info)
     options.pop("ignore_index", None)
+    x, k = arrays[0], _class_index_target(info)
     axis = options.get("axis", 1) if x.ndim > 1 else 0
-    bad = t.copy()
-    bad.reshape(-1)[0] = x.shape[axis]  # one class index == C
+
+    def with_index(value):
+        bad = arrays[k].copy()
+        bad.reshape(-1)[0] = value
+        return [*arrays[:k], bad, *arrays[k + 1:]]
+
+    # one class index == C where the classes lie along the input's class axis, else one
+    # beyond any number of classes (a loss whose classes are counted elsewhere)
+    bad_arrays = with_index(x.shape[axis])
+    try:
+        info.function(*bad_arrays, **options)
+    except ValueError:
+        pass
+    else:
+        bad_arrays = with_index(10**6)
     with pytest.raises(ValueError):
-        info.function(x, bad, **options)  # eager NumPy: the value check raises
+        info.function(*bad_arrays, **options)  # eager NumPy: the value check raises
     with no_compute():
-        out = info.function(_chunked(x), _chunked(bad), **options)  # lazy: no check, no compute
+        out = info.function(*(_chunked(a) for a in bad_arrays), **options)  # lazy: no check, no compute
     assert np.isnan(out.compute()), f"{name} gave a finite value for an out-of-range class index"
 
 
@@ -350,28 +375,59 @@ def test_log_loss_memory_is_bounded_by_chunks_not_data():
 CHUNK_ELEMENTS = 100_000  # 800 kB of float64 per input chunk
 
 
-@pytest.mark.parametrize(
-    "name", LOSSES
-)
+LARGEST_CHUNK_BYTES = 256_000_000  # 25 times all the data of the largest case below
+
+
+def _largest_chunk(out) -> tuple[int, str]:
+    """The most elements of one chunk of any array in the graph of `out`, and that array
+    (from the layers' annotations; 0 where the installed dask has none)."""
+    largest, where = 0, ""
+    for name, layer in out.dask.layers.items():
+        if name.startswith("slice_with_int_dask_array-"):
+            continue  # a grid of (data block, index block) pairs, each holding at most one index block
+        annotations = getattr(layer, "collection_annotations", None) or {}
+        chunk = annotations.get("chunksize")
+        if chunk is not None and math.prod(chunk) > largest:
+            largest, where = math.prod(chunk), f"{name.rsplit('-', 1)[0]} of shape {annotations.get('shape')}"
+    return largest, where
+
+
+def _memory_growth(name, info, first, rows: int) -> tuple[list[int], list[int], float]:
+    """Peaks of the mean over the example repeated to 3 and to 12 chunks of `rows` rows,
+    the input sizes, and the growth of the peak relative to that of the input. A graph
+    with a chunk beyond `LARGEST_CHUNK_BYTES` (a batch-by-batch matrix) fails before
+    anything is computed."""
+    peaks, sizes = [], []
+    for n_chunks in (3, 12):
+        arrays, options = _batched(info, -(-rows * n_chunks // first.shape[0]))
+        out = info.function(*(_row_chunked(a, rows) for a in arrays), **options)
+        elements, where = _largest_chunk(out)
+        assert elements * 8 <= LARGEST_CHUNK_BYTES, (
+            f"{name}: a chunk of {elements * 8 / 1e6:.0f} MB ({where}) for input chunks of "
+            f"{rows * first[0].size * 8 / 1e6:.1f} MB: its memory is not bounded by the chunks"
+        )
+        peaks.append(_peak_traced_bytes(out))
+        sizes.append(arrays[0].nbytes)
+    return peaks, sizes, (peaks[1] - peaks[0]) / (sizes[1] - sizes[0])
+
+
+@pytest.mark.parametrize("name", LOSSES)
 def test_registry_loss_memory_does_not_grow_with_the_data(name):
     """The peak while computing the mean grows by far less than the data does.
 
     The example is repeated to 3 and to 12 row chunks of about 800 kB; a loss that
     holds the data (a broadcast to the full shape, a rechunk into one block) grows by
     about as much as the data (measured: growth 0.7-1.1), a block-wise one by < 0.15.
+    A graph holding a chunk far larger than all the data fails without being computed.
     """
     info = REGISTRY[name]
+    if not info.per_sample:
+        pytest.skip(f"the terms of {name} compare the samples of a batch: its memory grows with it")
     base = _batched(info, 1)
     if base is None:
         pytest.skip(f"the example of {name} has no batch axis")
-    rows = max(1, CHUNK_ELEMENTS // base[0][0].size)
-    peaks, sizes = [], []
-    for n_chunks in (3, 12):
-        x, t, options = _batched(info, -(-rows * n_chunks // base[0].shape[0]))
-        out = info.function(_row_chunked(x, rows), _row_chunked(t, rows), **options)
-        peaks.append(_peak_traced_bytes(out))
-        sizes.append(x.nbytes)
-    growth = (peaks[1] - peaks[0]) / (sizes[1] - sizes[0])
+    first = base[0][0]
+    peaks, sizes, growth = _memory_growth(name, info, first, max(1, CHUNK_ELEMENTS // first[0].size))
     assert growth < 0.25, (
         f"{name}: peak {peaks[0] / 1e6:.2f} -> {peaks[1] / 1e6:.2f} MB for input "
         f"{sizes[0] / 1e6:.2f} -> {sizes[1] / 1e6:.2f} MB (growth {growth:.2f} of the data)"

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import polyloss
+from backends import example_numpy
 from polyloss import REGISTRY
 
 LOSSES = sorted(REGISTRY)
@@ -62,11 +63,14 @@ def _dtype_name(x) -> str:
     return str(x.dtype).replace("torch.", "")
 
 
-def _example(info):
-    ex = info.example
-    x = np.asarray(ex.input, dtype=np.float64)
-    t = np.asarray(ex.target, dtype=np.int64 if ex.target_kind == "int" else np.float64)
-    return x, t, dict(ex.options)
+def _differentiated(arrays) -> int:
+    """The position of the array the gradient is taken of: the first floating one."""
+    return next((i for i, a in enumerate(arrays) if _is_floating(a)), 0)
+
+
+def _with(arrays, k, a):
+    """`arrays` with `a` in position `k`."""
+    return [*arrays[:k], a, *arrays[k + 1:]]
 
 
 # --------------------------------------------------------------------------
@@ -74,19 +78,22 @@ def _example(info):
 # --------------------------------------------------------------------------
 
 # ops whose half-precision result is not computed arithmetic: casts, views, copies,
-# and autograd's seed gradient (ones_like of the half-precision result)
+# gathers (exact copies of chosen entries), and autograd's seed gradient (ones_like of
+# the half-precision result)
 TORCH_ALLOWED = {
     "_to_copy", "to", "copy_", "clone", "detach", "alias", "view", "_unsafe_view", "reshape",
     "_reshape_alias", "unsqueeze", "squeeze", "expand", "permute", "t", "transpose", "select",
-    "slice", "ones_like", "lift_fresh", "empty_like", "contiguous",
+    "slice", "ones_like", "lift_fresh", "empty_like", "contiguous", "index_select", "gather",
 }
 JAX_ALLOWED = {
     "convert_element_type", "reshape", "broadcast_in_dim", "squeeze", "expand_dims", "transpose",
-    "slice", "copy", "copy_p", "device_put",
+    "slice", "copy", "copy_p", "device_put", "gather", "dynamic_slice",
 }
 
 
-def _torch_half_ops(fn, x, t) -> list[str]:
+def _torch_half_ops(fn, arrays) -> list[str]:
+    """Half-precision results of the forward and backward pass of ``fn(*arrays)`` (the
+    gradient of the first floating array)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -102,14 +109,27 @@ def _torch_half_ops(fn, x, t) -> list[str]:
                 found.append(f"{func} -> {[o.dtype for o in outs if isinstance(o, torch.Tensor)]}")
             return out
 
-    x = x.clone().requires_grad_(True)
+    k = _differentiated(arrays)
+    arrays = _with(arrays, k, arrays[k].clone().requires_grad_(arrays[k].dtype.is_floating_point))
     with Record():
-        out = fn(x, t)
-        out.backward(torch.ones_like(out))  # the seed: ones in the result's dtype
+        out = fn(*arrays)
+        if out.requires_grad:
+            out.backward(torch.ones_like(out))  # the seed: ones in the result's dtype
     return found
 
 
-def _jax_half_ops(fn, x, t) -> list[str]:
+def _is_floating(a) -> bool:
+    """Whether a NumPy, torch or JAX array holds floats (bfloat16 included)."""
+    if hasattr(a.dtype, "is_floating_point"):  # torch
+        return a.dtype.is_floating_point
+    if isinstance(a, np.ndarray):
+        return a.dtype.kind == "f"
+    import jax.numpy as jnp
+
+    return bool(jnp.issubdtype(a.dtype, jnp.floating))
+
+
+def _jax_half_ops(fn, arrays) -> list[str]:
     import jax
     import jax.numpy as jnp
 
@@ -128,9 +148,11 @@ def _jax_half_ops(fn, x, t) -> list[str]:
             if any(getattr(v.aval, "dtype", None) in half for v in eqn.outvars) and eqn.primitive.name not in JAX_ALLOWED:
                 found.append(f"{eqn.primitive.name}: {[str(v.aval) for v in eqn.outvars]}")
 
-    walk(jax.make_jaxpr(fn)(x, t).jaxpr)
-    out, vjp = jax.vjp(lambda a: fn(a, t), x)
-    walk(jax.make_jaxpr(vjp)(jnp.ones_like(out)).jaxpr)  # the backward pass, seeded in the result's dtype
+    walk(jax.make_jaxpr(fn)(*arrays).jaxpr)
+    k = _differentiated(arrays)
+    if _is_floating(arrays[k]):
+        out, vjp = jax.vjp(lambda a: fn(*_with(arrays, k, a)), arrays[k])
+        walk(jax.make_jaxpr(vjp)(jnp.ones_like(out)).jaxpr)  # the backward pass, seeded in the result's dtype
     return found
 
 
@@ -139,18 +161,18 @@ def _jax_half_ops(fn, x, t) -> list[str]:
 @pytest.mark.parametrize("name", LOSSES)
 def test_registry_loss_returns_half_and_computes_in_float32(name, lib, half):
     info = REGISTRY[name]
-    x, t, options = _example(info)
-    xh, th = _as(lib, x, half), _as(lib, t, half)
-    x64, t64 = _to64(lib, xh), _to64(lib, th)  # the half-rounded inputs, in float64
+    arrays, options = example_numpy(info), dict(info.example.options)
+    halves = [_as(lib, a, half) for a in arrays]
+    exact = [_to64(lib, a) for a in halves]  # the half-rounded inputs, in float64
     for reduction in info.reductions:
         fn = functools.partial(info.function, **options, reduction=reduction)
-        out = fn(xh, th)
+        out = fn(*halves)
         assert _dtype_name(out) == half, f"{name} returned {out.dtype} for {half} input"
-        expected = np.asarray(info.function(x64, t64, **options, reduction=reduction))
+        expected = np.asarray(info.function(*exact, **options, reduction=reduction))
         np.testing.assert_allclose(
             _to64(lib, out), expected, rtol=1e-2, atol=1e-3, err_msg=f"{name} {reduction} {lib} {half}"
         )
-        half_ops = (_torch_half_ops if lib == "torch" else _jax_half_ops)(fn, xh, th)
+        half_ops = (_torch_half_ops if lib == "torch" else _jax_half_ops)(fn, halves)
         assert not half_ops, f"{name} reduction={reduction} computes in {half}: {half_ops}"
 
 

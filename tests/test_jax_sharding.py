@@ -38,23 +38,25 @@ X64 = os.environ.get("POLYLOSS_JAX_X64", "1") != "0"
 
 
 def _batched(info, factor: int):
-    """The example of `info` repeated `factor` times along the batch axis (axis 0).
+    """The example arrays of `info` repeated `factor` times along the batch axis (axis 0).
 
-    Options of the input's shape (element weights) and ``sample_weight`` are repeated
-    with it; per-class options are kept.
+    Every array shares the batch axis of the first (a 0-d one is kept as it is, beside a
+    1-D first array); options of the first array's shape (element weights) and
+    ``sample_weight`` are repeated with it; per-class options are kept.
     """
-    ex = info.example
-    x = np.asarray(ex.input, dtype=np.float64)
-    t = np.asarray(ex.target, dtype=np.int64 if ex.target_kind == "int" else np.float64)
-    options = dict(ex.options)
-    if x.ndim == 0 or (t.ndim and t.shape[0] != x.shape[0]) or (t.ndim == 0 and x.ndim > 1):
-        return x, t, options, False  # no common batch axis (an unbatched example)
+    from backends import example_numpy
+
+    arrays, options = example_numpy(info), dict(info.example.options)
+    x = arrays[0]
+    if x.ndim == 0 or any((a.ndim == 0 and x.ndim > 1) or (a.ndim and a.shape[0] != x.shape[0])
+                          for a in arrays[1:]):
+        return arrays, options, False  # no common batch axis (an unbatched example)
     reps = lambda a: np.concatenate([a] * factor, axis=0)  # noqa: E731
     for key, value in options.items():
         if isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) >= 1:
             if np.shape(value) == x.shape or key == "sample_weight":
                 options[key] = reps(np.asarray(value, dtype=np.float64))
-    return reps(x), reps(t) if t.ndim else t, options, True
+    return [reps(a) if a.ndim else a for a in arrays], options, True
 
 
 def _child() -> None:  # pragma: no cover - runs in the subprocess
@@ -80,34 +82,43 @@ def _child() -> None:  # pragma: no cover - runs in the subprocess
         program = jax.jit(fn).lower(*args).compile()
         return program, program.as_text().count("all-gather")
 
-    def check(case, fn, x, t, options, x_spec, t_spec, mesh, reductions):
-        xs = jax.device_put(jnp.asarray(x, dtype=dtype), NamedSharding(mesh, x_spec))
-        t_dtype = jnp.int32 if t.dtype.kind in "iu" and not X64 else (t.dtype if t.dtype.kind in "iu" else dtype)
-        ts = jax.device_put(jnp.asarray(t, dtype=t_dtype), NamedSharding(mesh, t_spec))
-        x1, t1 = jnp.asarray(x, dtype=dtype), jnp.asarray(t, dtype=t_dtype)  # one device
+    def on_device(a, spec=None, mesh=None):
+        """A NumPy array as a JAX array (sharded by `spec` over `mesh`, or on one device)."""
+        a_dtype = (jnp.int32 if not X64 else a.dtype) if a.dtype.kind in "iub" else dtype
+        out = jnp.asarray(a, dtype=a_dtype)
+        return out if spec is None else jax.device_put(out, NamedSharding(mesh, spec))
+
+    def check(case, fn, arrays, options, specs, mesh, reductions):
+        """`fn` of the sharded `arrays` (one spec each) under jit; the gradient is that of
+        the first floating array, its sharding that array's."""
+        sharded = [on_device(a, spec, mesh) for a, spec in zip(arrays, specs, strict=True)]
+        single = [on_device(a) for a in arrays]  # one device
+        k = next((i for i, a in enumerate(arrays) if a.dtype.kind == "f"), None)
         for reduction in reductions:
             loss = functools.partial(fn, **options, reduction=reduction)
-            program, gathers = compiled(loss, xs, ts)
-            out = program(xs, ts)
-            ref = np.asarray(fn(x, t, **options, reduction=reduction))
+            program, gathers = compiled(loss, *sharded)
+            out = program(*sharded)
+            ref = np.asarray(fn(*arrays, **options, reduction=reduction))
             error = np.abs(np.asarray(out, dtype=np.float64) - ref) / (np.abs(ref) + 1e-30)
             rec = {
                 "case": case,
                 "reduction": reduction,
-                "n_shards": len(xs.sharding.device_set),
+                "n_shards": len(sharded[0].sharding.device_set),
                 "value_error": float(np.max(error)) if ref.size else 0.0,
                 "value_all_gathers": gathers,
             }
-            if reduction in ("mean", "sum", "batchmean"):
-                program, gathers = compiled(jax.grad(loss), xs, ts)
-                grad = program(xs, ts)
-                grad1 = jax.jit(jax.grad(loss))(x1, t1)
+            if reduction in ("mean", "sum", "batchmean") and k is not None:
+                grad_fn = jax.grad(loss, argnums=k)
+                program, gathers = compiled(grad_fn, *sharded)
+                grad = program(*sharded)
+                grad1 = jax.jit(grad_fn)(*single)
                 scale = float(np.max(np.abs(np.asarray(grad1)))) or 1.0
+                xs = sharded[k]
                 rec.update(
                     grad_error=float(np.max(np.abs(np.asarray(grad) - np.asarray(grad1)))) / scale,
                     grad_keeps_sharding=bool(grad.sharding.is_equivalent_to(xs.sharding, xs.ndim)),
                     grad_sharding=str(getattr(grad.sharding, "spec", grad.sharding)),
-                    input_sharding=str(x_spec),
+                    input_sharding=str(specs[k]),
                     grad_all_gathers=gathers,
                     grad_shards=len(grad.sharding.device_set),
                 )
@@ -116,16 +127,18 @@ def _child() -> None:  # pragma: no cover - runs in the subprocess
     mesh1 = Mesh(np.array(devices), ("data",))
     for name in sorted(REGISTRY):
         info = REGISTRY[name]
-        x, t, options, batched = _batched(info, N_DEVICES)
+        if not info.per_sample:
+            records.append({"case": name, "skipped": "its terms compare the samples of a batch"})
+            continue
+        arrays, options, batched = _batched(info, N_DEVICES)
         if not batched:
             records.append({"case": name, "skipped": "example has no batch axis"})
             continue
-        x_spec = P("data", *([None] * (x.ndim - 1)))
-        t_spec = P("data", *([None] * (t.ndim - 1))) if t.ndim else P()
+        specs = [P("data", *([None] * (a.ndim - 1))) if a.ndim else P() for a in arrays]
         try:
             # "sum" is "mean" times a constant: "mean" and "none" (and "batchmean") suffice
             reductions = tuple(r for r in info.reductions if r != "sum")
-            check(name, info.function, x, t, options, x_spec, t_spec, mesh1, reductions)
+            check(name, info.function, arrays, options, specs, mesh1, reductions)
         except Exception as exc:  # reported as a failure of this loss, not of the whole run
             records.append({"case": name, "error": f"{type(exc).__name__}: {exc}"})
 
@@ -154,7 +167,7 @@ def _child() -> None:  # pragma: no cover - runs in the subprocess
         mesh = mesh1 if case.endswith("1d-mesh") else mesh2
         reductions = ("mean", "sum") if fn.__name__ == "log_loss" else ("mean", "sum", "none")
         try:
-            check(case, fn, x, t, options, x_spec, t_spec, mesh, reductions)
+            check(case, fn, [x, t], options, [x_spec, t_spec], mesh, reductions)
         except Exception as exc:
             records.append({"case": case, "error": f"{type(exc).__name__}: {exc}"})
     print("RECORDS=" + json.dumps(records))

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backends import example_numpy
-
 import polyloss
+from backends import example_numpy
 from polyloss import REGISTRY
 
 LOSSES = sorted(REGISTRY)

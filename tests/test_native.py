@@ -37,17 +37,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-from backends import Backend, example_numpy
 
 import polyloss
 import polyloss._array as A
 import polyloss._native as N
+from backends import Backend, example_numpy
 from polyloss import REGISTRY
 from polyloss._registry import NATIVE_BACKENDS
 
 
 def _native_backends(config: pytest.Config) -> list[Backend]:
-    from conftest import selected_backends
+    from backends import selected_backends
 
     return [b for b in selected_backends(config) if b.library in NATIVE_BACKENDS and b.device is None]
 
@@ -560,11 +560,27 @@ def test_cross_entropy_probabilities(nb: Backend, weighted: bool, smoothing: flo
     y = nb.asarray(q)
     q_rounded = nb.to_numpy(y).astype(np.float64)
     w = WEIGHT if weighted else None
-    expect = "cross_entropy" if _declares(nb, "cross_entropy") else None
-    check_same(nb, lambda x: polyloss.cross_entropy(x, y, weight=w, label_smoothing=smoothing,
-                                                     reduction=reduction), x_np, expect=expect,
-               reference=lambda x: probability_reference(x, q_rounded, weight=w, label_smoothing=smoothing,
-                                                         reduction=reduction))
+    # torch's kernel declines class probabilities (see the next test): the generic path
+    # against the reference
+    v = check_same(nb, lambda x: polyloss.cross_entropy(x, y, weight=w, label_smoothing=smoothing,
+                                                         reduction=reduction), x_np, expect=None,
+                   reference=lambda x: probability_reference(x, q_rounded, weight=w, label_smoothing=smoothing,
+                                                             reduction=reduction))
+    assert np.all(np.isfinite(v))
+
+
+def test_cross_entropy_probabilities_masked_logit(nb: Backend) -> None:
+    """A masked (-inf) logit of target probability 0 contributes 0, where torch's kernel
+    gives NaN: a declared native declines class probabilities."""
+    x_np = np.array([[0.5, -np.inf, 1.0], [2.0, 0.0, -np.inf]])
+    q = np.array([[0.25, 0.0, 0.75], [0.5, 0.5, 0.0]])
+    with seam("native") as runs:
+        out = nb.to_numpy(polyloss.cross_entropy(nb.asarray(x_np), nb.asarray(q), reduction="none"))
+    assert not runs.any_taken()
+    assert (("cross_entropy", False) in runs.taken) == _declares(nb, "cross_entropy")
+    finite = np.where(q > 0, x_np, 0.0)
+    logp = finite - np.log(np.sum(np.exp(x_np), axis=1, keepdims=True))
+    np.testing.assert_allclose(out, -np.sum(np.where(q > 0, q * logp, 0.0), axis=1), **_ref_tol(nb))
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
@@ -822,7 +838,7 @@ def test_compile_natives_fullgraph(nb: Backend) -> None:
     if nb.library != "torch":
         pytest.skip("torch.compile")
     names = {"mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy_with_logits",
-             "cross_entropy", "sigmoid_focal_loss"}
+             "sigmoid_focal_loss"}
     for name in sorted(names):
         _skip_without(nb, name)
     x_np = RNG.normal(size=(4, C))
@@ -840,6 +856,7 @@ def test_compile_natives_fullgraph(nb: Backend) -> None:
     with seam("native") as runs:
         v1, g1 = value_and_grad(nb, f, x_np)
     assert {name for name, ok in runs.taken if ok} == names
+    assert ("cross_entropy", False) in runs.taken  # class probabilities: the generic path, in the graph
     with seam("generic"):
         v0, g0 = value_and_grad(nb, fn, x_np)
     np.testing.assert_allclose(v1, v0, **_tol(nb))

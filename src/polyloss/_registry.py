@@ -115,6 +115,7 @@ class LossInfo:
     natives: frozenset[str]
     example: Example
     arguments: tuple[str, ...]  # the positional array arguments, by name
+    per_sample: bool  # whether each sample's term reads only that sample (False: NT-Xent)
     reductions: tuple[str, ...]
     options: Mapping[str, Any]  # keyword-only options and their defaults (reduction included)
 
@@ -138,6 +139,7 @@ def register(
     peers: tuple[Peer | str, ...],
     example: Example,
     natives: tuple[str, ...] = (),
+    per_sample: bool = True,
     reductions: tuple[str, ...] = ("mean", "sum", "none"),
 ) -> Callable[[F], F]:
     """Register a loss function under its own name (a decorator).
@@ -156,6 +158,9 @@ def register(
     natives
         The backends of :data:`NATIVE_BACKENDS` whose module in ``polyloss._native``
         has a kernel of the same name.
+    per_sample
+        False for a loss whose terms compare the samples of a batch (contrastive
+        losses): it does not shard or chunk along the batch like the others.
     reductions
         The reductions it accepts.
     """
@@ -184,6 +189,7 @@ def register(
             natives=frozenset(natives),
             example=example,
             arguments=arguments,
+            per_sample=per_sample,
             reductions=reductions,
             options=options,
         )

@@ -471,7 +471,8 @@ _NTXENT_EXAMPLE = Example(
 )
 
 
-@register("NTXentLoss", family="ranking", peers=("optax.losses.ntxent",), example=_NTXENT_EXAMPLE)
+@register("NTXentLoss", family="ranking", peers=("optax.losses.ntxent",), example=_NTXENT_EXAMPLE,
+          per_sample=False)
 def ntxent_loss(embeddings: Array, labels: Array, *, temperature: float = 0.07, reduction: str = "mean") -> Array:
     r"""NT-Xent (SimCLR) loss, :math:`\ell_{ij} = -\log \frac{e^{s_{ij}}}{e^{s_{ij}} + \sum_{k: y_k \ne y_i} e^{s_{ik}}}` for each positive pair.
 

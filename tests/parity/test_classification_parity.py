@@ -14,10 +14,21 @@ import pytest
 import polyloss
 
 pytestmark = pytest.mark.parity
-torch = pytest.importorskip("torch")
-F = torch.nn.functional
-optax = pytest.importorskip("optax")
-sklearn_metrics = pytest.importorskip("sklearn.metrics")
+torch = F = optax = sklearn_metrics = None  # the peers: set by the `peers` fixture
+
+
+@pytest.fixture(autouse=True, scope="module")
+def peers():
+    """Import the peers, with plain imports: in the parity session a missing peer fails
+    every test here, never skips it; other sessions only collect this file (``-m "not
+    parity"``) and need none of them."""
+    global torch, F, optax, sklearn_metrics
+    import optax
+    import sklearn.metrics as sklearn_metrics
+    import torch
+
+    F = torch.nn.functional
+
 
 REDUCTIONS = ["mean", "sum", "none"]
 

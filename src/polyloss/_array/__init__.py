@@ -675,8 +675,8 @@ def take_1d(xp: Namespace, v: Array, index: Array) -> Array:
     """``v[index]`` for a 1-D `v` and an integer `index` of any shape (already in range)."""
     if backend_name(xp) == "torch" and index.dtype not in (xp.int64, xp.int32):
         index = xp.astype(index, xp.int64)  # torch's index_select takes no narrower integers
-    if index.ndim == 1:
-        return xp.take(v, index, axis=0)
+    if index.ndim == 1 or backend_name(xp) == "jax":  # JAX takes any index shape: no reshape
+        return xp.take(v, index, axis=0)  # (a reshape of a sharded index gathers it)
     flat = xp.reshape(index, (-1,))
     return xp.reshape(xp.take(v, flat, axis=0), tuple(index.shape))
 
