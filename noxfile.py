@@ -20,7 +20,7 @@ TORCH = "torch==2.13.0"
 JAX = "jax>=0.4.30"
 DASK = "dask[array]>=2024.8"
 DISTRIBUTED = "distributed>=2024.8"
-PARITY_PEERS = ("scikit-learn>=1.5", "optax>=0.2.4", "monai>=1.4", "keras>=3.5", "kornia>=0.7")
+PARITY_PEERS = ("scikit-learn>=1.5", "optax>=0.2.4", "monai>=1.4", "keras>=3.7,<3.16", "kornia>=0.9")
 PYTEST = ("python", "-m", "pytest", "-p", "no:cacheprovider")
 
 

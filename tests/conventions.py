@@ -8,9 +8,13 @@ polyloss call, note)``. In the calls:
 - ``x``: logits ``(N, C, H, W)``; ``p = softmax(x, axis=1)``; ``labels``: a class map
   ``(N, H, W)``; ``onehot``: its one-hot ``(N, C, H, W)``; ``w``: per-class weights;
 - ``xb``: binary logits ``(N, H, W)``, ``pb = sigmoid(xb)``, ``tb``: 0/1 targets ``(N, H, W)``;
-- ``x_last``, ``onehot_last``: channel-last ``(N, H, W, C)`` versions;
+- ``x_last``, ``onehot_last``: channel-last ``(N, H, W, C)`` versions; ``q_last = sigmoid(x_last)``:
+  channel-last probabilities whose rows do not sum to 1; ``np``: NumPy;
 - capitals (``X``, ``L``, ``L1 = labels[:, None]``, ``OH``, ``XB``, ``TB``) are the torch
   tensors of the same data.
+
+A row whose library names a version (``"kornia <= 0.8.2"``) runs on a transcription of
+that version's code (tests/references.py); the installed one runs its own.
 """
 
 from __future__ import annotations
@@ -65,6 +69,16 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("segmentation_models_pytorch", "smp.losses.FocalLoss('binary', alpha=0.25, gamma=2.0)(XB, TB)",
      "polyloss.sigmoid_focal_loss(xb, tb, alpha=0.25, gamma=2.0)",
      "smp's p_t = exp(-BCE) equals torchvision's for hard labels only."),
+    ("segmentation_models_pytorch", "smp.losses.SoftCrossEntropyLoss(smooth_factor=0.1, ignore_index=2)(X, L)",
+     "polyloss.cross_entropy(x, labels, ignore_index=2, label_smoothing=0.1, reduction='sum') / labels.size",
+     "smp's mean divides by every target, the ignored ones included (they add 0); polyloss' mean divides by "
+     "the targets not ignored, so take the sum over the target count. Without ignored targets the two means "
+     "agree. smooth_factor is label_smoothing; smp's default smooth_factor=None fails (None / C): pass 0.0."),
+    ("segmentation_models_pytorch", "smp.losses.SoftBCEWithLogitsLoss(smooth_factor=0.1)(XB, TB)",
+     "polyloss.binary_cross_entropy_with_logits(xb, tb, label_smoothing=0.2)",
+     "smp's smooth_factor s moves the targets to s and 1 - s; polyloss' label_smoothing e (Keras') to e/2 and "
+     "1 - e/2: label_smoothing = 2s. smp's ignore_index zeroes those targets' losses but keeps them in the "
+     "mean."),
     # ------------------------------------------------------------------ Keras 3
     ("Keras", "keras.losses.Dice()(tb, pb)",
      "polyloss.dice_loss(pb, tb, batch=True, smooth_nr=0.0, smooth_dr=1e-7)",
@@ -75,7 +89,10 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
      "axis=(1, 2) is one score per sample, then the batch mean: polyloss' axis=None."),
     ("Keras", "keras.losses.Tversky(alpha=0.3, beta=0.7)(tb, pb)",
      "polyloss.tversky_loss(pb, tb, alpha=0.7, beta=0.3, batch=True, smooth_nr=0.0, smooth_dr=1e-7)",
-     "Keras 3.15's alpha multiplies sum((1 - y_pred) y_true), the false negatives: alpha and beta swap."),
+     "Keras 3.15 and earlier (the parity session's Keras is 3.15.1): alpha multiplies sum((1 - y_pred) y_true), "
+     "the false negatives, so alpha and beta swap. Keras fixed it on its main branch in July 2026 "
+     "(keras-team/keras#23333, after 3.15): from the next release on, Tversky(alpha=a, beta=b) is "
+     "tversky_loss(alpha=a, beta=b), as in MONAI."),
     ("Keras", "keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.25, gamma=2.0, "
      "from_logits=True)(tb, xb)",
      "polyloss.sigmoid_focal_loss(xb, tb, alpha=0.25, gamma=2.0)",
@@ -88,21 +105,101 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
      "(onehot_last, x_last)",
      "polyloss.focal_loss(x_last, labels, axis=-1, gamma=2.0, alpha=[0.25, 0.25, 0.25])",
      "Keras' scalar alpha scales every class; its targets are one-hot, channel-last."),
+    ("Keras", "keras.losses.CategoricalCrossentropy()(onehot_last, q_last)",
+     "polyloss.cross_entropy(np.log(q_last), onehot_last, axis=-1)",
+     "Keras' probability form divides each row by its sum before the log (then clips to [1e-7, 1 - 1e-7]): "
+     "the log of the probabilities is a logit, and the softmax of log(q) is that renormalised q. "
+     "nll_loss(np.log(q_last), ...) would not renormalise."),
+    ("Keras", "keras.losses.SparseCategoricalCrossentropy()(labels, q_last)",
+     "polyloss.cross_entropy(np.log(q_last), labels, axis=-1)",
+     "As CategoricalCrossentropy: the probability form renormalises each row; integer labels, classes last."),
+    ("Keras", "keras.losses.CategoricalCrossentropy(from_logits=True)(onehot_last, x_last, sample_weight=pb)",
+     "(polyloss.cross_entropy(x_last, labels, axis=-1, reduction='none') * pb).mean()",
+     "With sample_weight, Keras' default reduction ('sum_over_batch_size') is sum(w * loss) / (number of "
+     "losses), not a weighted mean: weight the unreduced losses and take the plain mean."),
+    ("Keras", "keras.losses.MeanSquaredError()(tb[..., None], xb[..., None], sample_weight=pb)",
+     "polyloss.mse_loss(xb, tb, weight=pb, reduction='sum') / xb.size",
+     "polyloss' weight gives sum(w * loss) / sum(w) (torch's); Keras' default divides by the count, so take "
+     "the weighted sum over the element count. Keras averages over the last axis first (here of length 1, so "
+     "one loss per element)."),
+    ("Keras", "keras.losses.MeanSquaredError(reduction='mean_with_sample_weight')(tb[..., None], xb[..., None], "
+     "sample_weight=pb)",
+     "polyloss.mse_loss(xb, tb, weight=pb)",
+     "Keras' reduction='mean_with_sample_weight' (Keras 3.7 and later) is polyloss' weighted mean, "
+     "sum(w * loss) / sum(w)."),
     # ------------------------------------------------------------------ kornia
     ("kornia", "kornia.losses.dice_loss(X, L, average='macro')",
      "polyloss.dice_loss(x, labels, axis=1, activation='softmax', smooth_nr=0.0, smooth_dr=1e-8)",
-     "kornia averages over the classes present in each sample: equal when every class is present."),
+     "kornia 0.9.0 (the parity session's) averages the per-class losses over the classes present in each "
+     "sample's target, polyloss over all C: equal when every class is present, as here (next row: a class "
+     "absent). kornia 0.8.2 and earlier average over all C classes, as polyloss, also when one is absent."),
+    ("kornia", "kornia.losses.dice_loss(X, L % 2, average='macro')",
+     "polyloss.dice_loss(x, labels % 2, axis=1, activation='softmax', smooth_nr=0.0, smooth_dr=1e-8, "
+     "reduction='none')[:, :2].mean()",
+     "Class 2 is absent from every sample: kornia 0.9.0 leaves it out of the mean, so average polyloss' "
+     "per-class losses of the classes present. polyloss' mean (and kornia 0.8.2's) counts the absent class "
+     "with loss 1."),
     ("kornia", "kornia.losses.dice_loss(X, L)",
      "polyloss.dice_loss(p, onehot, smooth_nr=0.0, smooth_dr=1e-8)",
      "kornia's default 'micro' pools the classes of a sample: polyloss' axis=None on probabilities."),
     ("kornia", "kornia.losses.tversky_loss(X, L, alpha=0.3, beta=0.7)",
      "polyloss.tversky_loss(x, labels, axis=1, activation='softmax', alpha=0.3, beta=0.7, smooth_nr=0.0, "
      "smooth_dr=1e-8)",
-     "Per class, averaged over the classes present: equal when every class is present."),
+     "kornia 0.9.0 (the parity session's): one Tversky index per sample and class, averaged over the classes "
+     "present in the sample's target: equal when every class is present, as here. kornia 0.8.2 and earlier "
+     "pool all classes of a sample instead: see the kornia <= 0.8.2 row of the conventions page."),
+    ("kornia", "kornia.losses.tversky_loss(X, L % 2, alpha=0.3, beta=0.7)",
+     "polyloss.tversky_loss(x, labels % 2, axis=1, activation='softmax', alpha=0.3, beta=0.7, smooth_nr=0.0, "
+     "smooth_dr=1e-8, reduction='none')[:, :2].mean()",
+     "kornia 0.9.0 with class 2 absent from every sample: the mean over the classes present."),
+    ("kornia <= 0.8.2", "kornia.losses.tversky_loss(X, L, alpha=0.3, beta=0.7)",
+     "polyloss.tversky_loss(p, onehot, alpha=0.3, beta=0.7, smooth_nr=0.0, smooth_dr=1e-8)",
+     "kornia up to 0.8.2 (and 0.9.0rc1) takes each pixel's probability of its target class and sums it over "
+     "the classes and pixels (dims 1-3) of a sample: one index per sample, all classes pooled, then the batch "
+     "mean. That is polyloss' axis=None (per sample) on the probabilities and the one-hot target, whatever "
+     "classes are present. Pooled, FP = FN = pixels - TP, so only alpha + beta matters (alpha + beta = 1 gives "
+     "its micro Dice). Checked against kornia 0.8.2's code."),
     ("kornia", "kornia.losses.focal_loss(X, L, alpha=0.25, gamma=2.0, reduction='mean')",
      "polyloss.focal_loss(x, labels, gamma=2.0, alpha=[0.75, 0.25, 0.25]) / 3",
      "kornia weights class 0 by 1 - alpha and the others by alpha, and its 'mean' divides by C times the "
      "pixel count."),
+    # ------------------------------------------------------------------ optax
+    ("optax", "optax.losses.softmax_cross_entropy(x_last, onehot_last)",
+     "polyloss.cross_entropy(x_last, onehot_last, axis=-1, reduction='none')",
+     "optax returns one loss per example, classes last: reduction='none', axis=-1. Probability (or one-hot) "
+     "labels are a floating target of the input's shape."),
+    ("optax", "optax.losses.softmax_cross_entropy_with_integer_labels(x_last, labels)",
+     "polyloss.cross_entropy(x_last, labels, axis=-1, reduction='none')",
+     "Integer labels are an integer target without the class axis."),
+    ("optax", "optax.losses.sigmoid_binary_cross_entropy(xb, tb)",
+     "polyloss.binary_cross_entropy_with_logits(xb, tb, reduction='none')",
+     "Element losses: reduction='none'."),
+    ("optax", "optax.losses.sigmoid_focal_loss(xb, tb)",
+     "polyloss.sigmoid_focal_loss(xb, tb, alpha=None, reduction='none')",
+     "optax' alpha defaults to None (no weighting), polyloss' to 0.25 (torchvision's): pass alpha=None."),
+    ("optax", "optax.losses.sigmoid_focal_loss(xb, tb, alpha=0.25, gamma=2.0)",
+     "polyloss.sigmoid_focal_loss(xb, tb, reduction='none')",
+     "With alpha given the two agree: alpha on the positives, 1 - alpha on the negatives."),
+    ("optax", "optax.losses.l2_loss(pb, tb)",
+     "polyloss.mse_loss(pb, tb, reduction='none') * 0.5",
+     "optax' l2_loss is half the squared error; its squared_error is mse_loss(..., reduction='none')."),
+    ("optax", "optax.losses.kl_divergence(np.log(p), onehot, axis=1)",
+     "polyloss.kl_div(np.log(p), onehot, reduction='none').sum(axis=1)",
+     "Both take log-predictions first and probabilities second, with 0 log 0 = 0; optax sums over the class "
+     "axis (its axis, default -1), polyloss' 'none' keeps the terms: sum them, or reduction='batchmean' for "
+     "the mean KL of 2-D (N, C) arrays."),
+    ("optax", "optax.losses.dice_loss(x_last, onehot_last)",
+     "polyloss.dice_loss(x_last, labels, axis=-1, activation='softmax', smooth_nr=2.0, smooth_dr=2.0, "
+     "reduction='none').mean(axis=-1)",
+     "optax' (I + s)/(I + (P - I)/2 + (T - I)/2 + s) is (2I + 2s)/(P + T + 2s): smooth_nr = smooth_dr = 2s "
+     "(default s = 1). It sums over the axes between the first and the last (one score per sample and "
+     "class), softmax over the last axis (sigmoid for one channel), then averages over the classes: one loss "
+     "per sample."),
+    ("optax", "optax.losses.dice_loss(x_last, onehot_last, alpha=0.3, beta=0.7, smooth=0.5)",
+     "polyloss.tversky_loss(x_last, labels, axis=-1, activation='softmax', alpha=0.3, beta=0.7, "
+     "smooth_nr=0.5, smooth_dr=0.5, reduction='none').mean(axis=-1)",
+     "With alpha and beta, optax' dice_loss is the Tversky loss (alpha on false positives, beta on false "
+     "negatives), its smooth in numerator and denominator once."),
     # ------------------------------------------------------------- torchvision, the article
     ("torchvision", "torchvision.ops.sigmoid_focal_loss(XB, TB, alpha=0.25, gamma=2.0, reduction='mean')",
      "polyloss.sigmoid_focal_loss(xb, tb, alpha=0.25, gamma=2.0)",

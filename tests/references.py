@@ -354,3 +354,262 @@ class MCCLoss(_Loss):
 
 
 smp_losses = SimpleNamespace(LovaszLoss=LovaszLoss, MCCLoss=MCCLoss, _lovasz_softmax=_lovasz_softmax)
+
+
+# ------------------------------------------------------------------------------------------
+# segmentation_models_pytorch 0.6.0 (PyPI wheel; qubvel-org/segmentation_models.pytorch,
+# MIT License): losses/soft_ce.py, losses/soft_bce.py and label_smoothed_nll_loss of
+# losses/_functional.py, verbatim. Use them as smp_losses.SoftCrossEntropyLoss and
+# smp_losses.SoftBCEWithLogitsLoss. (SoftCrossEntropyLoss needs a smooth_factor: its
+# default None fails in ``epsilon / lprobs.size(dim)``.)
+# ------------------------------------------------------------------------------------------
+
+from torch import nn  # noqa: E402
+
+
+def label_smoothed_nll_loss(
+    lprobs: torch.Tensor,
+    target: torch.Tensor,
+    epsilon: float,
+    ignore_index=None,
+    reduction="mean",
+    dim=-1,
+) -> torch.Tensor:
+    """NLL loss with label smoothing
+
+    References:
+        https://github.com/pytorch/fairseq/blob/master/fairseq/criterions/label_smoothed_cross_entropy.py
+
+    Args:
+        lprobs (torch.Tensor): Log-probabilities of predictions (e.g after log_softmax)
+
+    """
+    if target.dim() == lprobs.dim() - 1:
+        target = target.unsqueeze(dim)
+
+    if ignore_index is not None:
+        pad_mask = target.eq(ignore_index)
+        target = target.masked_fill(pad_mask, 0)
+        nll_loss = -lprobs.gather(dim=dim, index=target)
+        smooth_loss = -lprobs.sum(dim=dim, keepdim=True)
+
+        # nll_loss.masked_fill_(pad_mask, 0.0)
+        # smooth_loss.masked_fill_(pad_mask, 0.0)
+        nll_loss = nll_loss.masked_fill(pad_mask, 0.0)
+        smooth_loss = smooth_loss.masked_fill(pad_mask, 0.0)
+    else:
+        nll_loss = -lprobs.gather(dim=dim, index=target)
+        smooth_loss = -lprobs.sum(dim=dim, keepdim=True)
+
+        nll_loss = nll_loss.squeeze(dim)
+        smooth_loss = smooth_loss.squeeze(dim)
+
+    if reduction == "sum":
+        nll_loss = nll_loss.sum()
+        smooth_loss = smooth_loss.sum()
+    if reduction == "mean":
+        nll_loss = nll_loss.mean()
+        smooth_loss = smooth_loss.mean()
+
+    eps_i = epsilon / lprobs.size(dim)
+    loss = (1.0 - epsilon) * nll_loss + eps_i * smooth_loss
+    return loss
+
+
+class SoftCrossEntropyLoss(nn.Module):
+    __constants__ = ["reduction", "ignore_index", "smooth_factor"]  # noqa: RUF012 (verbatim)
+
+    def __init__(
+        self,
+        reduction: str = "mean",
+        smooth_factor: Optional[float] = None,  # noqa: UP045 (verbatim)
+        ignore_index: Optional[int] = -100,  # noqa: UP045 (verbatim)
+        dim: int = 1,
+    ):
+        """Drop-in replacement for torch.nn.CrossEntropyLoss with label_smoothing
+
+        Args:
+            smooth_factor: Factor to smooth target (e.g. if smooth_factor=0.1 then [1, 0, 0] -> [0.9, 0.05, 0.05])
+
+        Shape
+             - **y_pred** - torch.Tensor of shape (N, C, H, W)
+             - **y_true** - torch.Tensor of shape (N, H, W)
+
+        Reference
+            https://github.com/BloodAxe/pytorch-toolbelt
+        """
+        super().__init__()
+        self.smooth_factor = smooth_factor
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.dim = dim
+
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        log_prob = F.log_softmax(y_pred, dim=self.dim)
+        return label_smoothed_nll_loss(
+            log_prob,
+            y_true,
+            epsilon=self.smooth_factor,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            dim=self.dim,
+        )
+
+
+class SoftBCEWithLogitsLoss(nn.Module):
+    __constants__ = [  # noqa: RUF012 (verbatim)
+        "weight",
+        "pos_weight",
+        "reduction",
+        "ignore_index",
+        "smooth_factor",
+    ]
+
+    def __init__(
+        self,
+        weight: Optional[torch.Tensor] = None,  # noqa: UP045 (verbatim)
+        ignore_index: Optional[int] = -100,  # noqa: UP045 (verbatim)
+        reduction: str = "mean",
+        smooth_factor: Optional[float] = None,  # noqa: UP045 (verbatim)
+        pos_weight: Optional[torch.Tensor] = None,  # noqa: UP045 (verbatim)
+    ):
+        """Drop-in replacement for torch.nn.BCEWithLogitsLoss with few additions: ignore_index and label_smoothing
+
+        Args:
+            ignore_index: Specifies a target value that is ignored and does not contribute to the input gradient.
+            smooth_factor: Factor to smooth target (e.g. if smooth_factor=0.1 then [1, 0, 1] -> [0.9, 0.1, 0.9])
+
+        Shape
+             - **y_pred** - torch.Tensor of shape NxCxHxW
+             - **y_true** - torch.Tensor of shape NxHxW or Nx1xHxW
+
+        Reference
+            https://github.com/BloodAxe/pytorch-toolbelt
+
+        """
+        super().__init__()
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.smooth_factor = smooth_factor
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, y_pred: torch.Tensor, y_true: torch.Tensor) -> torch.Tensor:
+        """
+        Args:
+            y_pred: torch.Tensor of shape (N, C, H, W)
+            y_true: torch.Tensor of shape (N, H, W)  or (N, 1, H, W)
+
+        Returns:
+            loss: torch.Tensor
+        """
+
+        if self.smooth_factor is not None:
+            soft_targets = (1 - y_true) * self.smooth_factor + y_true * (
+                1 - self.smooth_factor
+            )
+        else:
+            soft_targets = y_true
+
+        loss = F.binary_cross_entropy_with_logits(
+            y_pred,
+            soft_targets,
+            self.weight,
+            pos_weight=self.pos_weight,
+            reduction="none",
+        )
+
+        if self.ignore_index is not None:
+            not_ignored_mask = y_true != self.ignore_index
+            loss *= not_ignored_mask.type_as(loss)
+
+        if self.reduction == "mean":
+            loss = loss.mean()
+
+        if self.reduction == "sum":
+            loss = loss.sum()
+
+        return loss
+
+
+smp_losses.SoftCrossEntropyLoss = SoftCrossEntropyLoss
+smp_losses.SoftBCEWithLogitsLoss = SoftBCEWithLogitsLoss
+
+
+# ------------------------------------------------------------------------------------------
+# kornia 0.8.2 (kornia/kornia tag v0.8.2, Apache License 2.0): kornia/losses/tversky.py
+# (tversky_loss) and kornia/losses/_utils.py (mask_ignore_pixels), verbatim. Its
+# TverskyLoss pools all classes of a sample (one score per sample); the same code is in
+# 0.9.0rc1, and 0.7/0.8.x sum a one-hot product over dims (1, 2, 3), the same number.
+# kornia 0.9.0 (installed in the parity session) computes it per class instead. Use it
+# as kornia_0_8.losses.tversky_loss.
+# ------------------------------------------------------------------------------------------
+
+
+def mask_ignore_pixels(
+    target: torch.Tensor, ignore_index: Optional[int]  # noqa: UP045 (verbatim)
+) -> tuple[torch.Tensor, Optional[torch.Tensor]]:  # noqa: UP045 (verbatim)
+    if ignore_index is None:
+        return target, None
+
+    target_mask = target != ignore_index
+
+    if target_mask.all():
+        return target, None
+
+    # map invalid pixels to a valid class (0)
+    # they need to be manually excluded from the loss computation after
+    target = target.where(target_mask, target.new_zeros(1))
+
+    return target, target_mask
+
+
+def kornia_0_8_tversky_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    alpha: float,
+    beta: float,
+    eps: float = 1e-8,
+    ignore_index: Optional[int] = -100,  # noqa: UP045 (verbatim)
+) -> torch.Tensor:
+    if not isinstance(pred, torch.Tensor):
+        raise TypeError(f"pred type is not a torch.Tensor. Got {type(pred)}")
+
+    if not len(pred.shape) == 4:
+        raise ValueError(f"Invalid pred shape, we expect BxNxHxW. Got: {pred.shape}")
+
+    if not pred.shape[-2:] == target.shape[-2:]:
+        raise ValueError(f"pred and target shapes must be the same. Got: {pred.shape} and {target.shape}")
+
+    if not pred.device == target.device:
+        raise ValueError(f"pred and target must be in the same device. Got: {pred.device} and {target.device}")
+
+    # compute softmax over the classes axis
+    pred_soft = F.softmax(pred, dim=1)
+    target, target_mask = mask_ignore_pixels(target, ignore_index)
+
+    p_true = pred_soft.gather(1, target.unsqueeze(1))  # (B,1,H,W)
+
+    if target_mask is not None:
+        m = target_mask.unsqueeze(1).to(dtype=pred.dtype)
+        p_true = p_true * m
+        total = m.sum((1, 2, 3))
+    else:
+        B, _, H, W = pred.shape
+        total = torch.full((B,), H * W, dtype=pred.dtype, device=pred.device)
+
+    intersection = p_true.sum((1, 2, 3))
+    # denominator = intersection + (alpha + beta) * (total - intersection) + eps
+    # instead of multiple ops, do it in one fused step:
+    denominator = torch.addcmul(
+        intersection,  # base
+        total - intersection,  # tensor1
+        torch.full_like(total, alpha + beta),  # tensor2 (scalar as tensor)
+        value=1.0,  # (intersection) + 1 * (tensor1*tensor2)
+    ).add_(eps)  # in-place add eps
+    score = intersection.div(denominator)
+
+    return 1.0 - score.mean()
+
+
+kornia_0_8 = SimpleNamespace(losses=SimpleNamespace(tversky_loss=kornia_0_8_tversky_loss))

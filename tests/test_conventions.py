@@ -21,6 +21,7 @@ import pytest
 
 import polyloss
 from conventions import CONVENTIONS
+from polyloss._backends import JAX_X64
 
 pytestmark = pytest.mark.parity
 torch = F = references = None  # set by the `peers` fixture
@@ -135,8 +136,11 @@ def _namespace():
         X=torch.as_tensor(x), L=torch.as_tensor(labels), L1=torch.as_tensor(labels[:, None]),
         OH=torch.as_tensor(onehot), XB=torch.as_tensor(xb), TB=torch.as_tensor(tb), PB=torch.as_tensor(pb),
         W=torch.tensor(wts, dtype=torch.float64), A=torch.as_tensor(a),
+        np=np, q_last=1 / (1 + np.exp(-np.moveaxis(x, 1, -1))),
         smp=types.SimpleNamespace(losses=types.SimpleNamespace(
-            DiceLoss=_SmpDice, JaccardLoss=_SmpJaccard, TverskyLoss=_SmpTversky, FocalLoss=_SmpFocal)),
+            DiceLoss=_SmpDice, JaccardLoss=_SmpJaccard, TverskyLoss=_SmpTversky, FocalLoss=_SmpFocal,
+            SoftCrossEntropyLoss=references.smp_losses.SoftCrossEntropyLoss,
+            SoftBCEWithLogitsLoss=references.smp_losses.SoftBCEWithLogitsLoss)),
         torchvision=types.SimpleNamespace(ops=types.SimpleNamespace(
             sigmoid_focal_loss=references.torchvision_sigmoid_focal_loss)),
         DiceLoss=references.ArticleDiceLoss, FocalLoss=references.ArticleFocalLoss,
@@ -162,6 +166,12 @@ def _import(library):
         import keras
 
         return {"keras": keras}
+    if library == "optax":
+        import optax
+
+        return {"optax": optax}
+    if library.startswith("kornia <="):  # an older kornia: its code, transcribed
+        return {"kornia": references.kornia_0_8}
     if library == "kornia":
         import kornia
         import kornia.losses
@@ -188,6 +198,8 @@ def test_convention_row(row):
     if "GeneralizedDiceLoss" in theirs:
         rtol = 1e-6
     if library == "MONAI" and "FocalLoss(" in theirs:  # MONAI's focal loss (alone or a part): float32
+        rtol = 1e-5
+    if library == "optax" and not JAX_X64:  # the parity session's second run, JAX in float32
         rtol = 1e-5
     np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-7 if rtol > 1e-10 else 1e-12, err_msg=theirs)
 
