@@ -443,12 +443,12 @@ def binary_cross_entropy(
     xp, p, y = paired_arrays(input, target, reduction)
     w = option_array(xp, weight, like=p, name="weight")
     check_broadcastable("weight", w, tuple(p.shape))
-    if any_now(xp, (y < 0.0) | (y > 1.0) | (y != y)):
-        raise ValueError("target of binary_cross_entropy must hold probabilities in [0, 1]")
-    # the native validates the input's probabilities itself
+    # the native validates both arguments' probabilities itself, in one pass each
     out = call_native("binary_cross_entropy", xp, p, y, like=input, weight=w, reduction=reduction)
     if out is not NotImplemented:
         return out
+    if any_now(xp, (y < 0.0) | (y > 1.0) | (y != y)):
+        raise ValueError("target of binary_cross_entropy must hold probabilities in [0, 1]")
     if any_now(xp, (p < 0.0) | (p > 1.0) | (p != p)):
         raise ValueError("input of binary_cross_entropy must hold probabilities in [0, 1]")
     loss = (y - 1.0) * log1m_clamped(xp, p, -100.0) - y * log_clamped(xp, p, -100.0)

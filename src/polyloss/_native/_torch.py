@@ -172,14 +172,19 @@ _BCE_MARGIN = 2e-12
 
 
 _BCE_RANGE = "input of binary_cross_entropy must hold probabilities in [0, 1]"
+_BCE_TARGET_RANGE = "target of binary_cross_entropy must hold probabilities in [0, 1]"
 
 
 def binary_cross_entropy(
     p: torch.Tensor, y: torch.Tensor, *, weight: torch.Tensor | None, reduction: str
 ) -> torch.Tensor:
-    """ATen's BCE; in eager calls it also validates the probabilities (ValueError)."""
+    """ATen's BCE; in eager calls it also validates both arguments' probabilities
+    (ValueError naming which)."""
     if not _eager(p):  # out-of-range arguments must give NaN under tracing: the generic path
         return NotImplemented
+    lowest, highest = torch.aminmax(y.detach())
+    if not (lowest.item() >= 0.0 and highest.item() <= 1.0):  # NaN fails both
+        raise ValueError(_BCE_TARGET_RANGE)
     if p.requires_grad and torch.is_grad_enabled():
         if not _reads_cheaply(p):
             return NotImplemented
