@@ -20,6 +20,7 @@ from ._array import (
     as_compute_dtype,
     class_axis,
     compute_dtype,
+    cumulative_sum,
     device_of,
     integer_dtype_check,
     option_array,
@@ -642,7 +643,7 @@ def multilabel_margin_loss(input: Array, target: Array, *, reduction: str = "mea
     _check_label_lists(xp, target, num_classes)
     x = as_compute_dtype(xp, input, dtype)
     # entries before the first negative one count; `safe` is 0 elsewhere
-    counted = xp.cumulative_sum(xp.astype(target < 0, xp.int32), axis=-1) == 0
+    counted = cumulative_sum(xp, xp.astype(target < 0, xp.int32), axis=-1) == 0
     safe = xp.where(counted & (target < num_classes), target, 0)
     # pairwise (..., j, c): whether label j is class c
     classes = xp.arange(num_classes, dtype=safe.dtype, device=device_of(safe))

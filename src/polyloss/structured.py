@@ -19,6 +19,7 @@ from ._array import (
     array_namespace,
     as_compute_dtype,
     compute_dtype,
+    cumulative_sum,
     device_of,
     dtype_kind,
     stop_gradient,
@@ -235,7 +236,7 @@ def _padded_targets(xp: Namespace, flat: Array, tl: Array, *, width: int | None)
         width = total
     if width == 0 or total == 0:
         return xp.zeros((tl.shape[0], 0), dtype=flat.dtype, device=device_of(flat))
-    start = xp.cumulative_sum(tl) - tl
+    start = cumulative_sum(xp, tl, axis=0) - tl
     index = xp.expand_dims(start, axis=1) + xp.arange(width, device=device_of(flat))
     index = xp.clip(index, min=0, max=total - 1)
     rows = xp.take(flat, xp.reshape(index, (-1,)), axis=0)
@@ -244,7 +245,7 @@ def _padded_targets(xp: Namespace, flat: Array, tl: Array, *, width: int | None)
 
 def _concatenation_overflow(xp: Namespace, tl: Array, total: int) -> Array:
     """Samples whose concatenated targets run past the end of `targets` (traced calls)."""
-    return (xp.cumulative_sum(xp.clip(tl, min=0)) > total) & (tl > 0)
+    return (cumulative_sum(xp, xp.clip(tl, min=0), axis=0) > total) & (tl > 0)
 
 
 def _ctc_nll(xp: Namespace, x: Array, targets: Array, il: Array, tl: Array, *, blank: int, steps: int) -> Array:
@@ -486,7 +487,7 @@ def sparsemax_loss(input: Array, target: Array, *, axis: int = 1, reduction: str
     masks = index_masks(xp, target, num_classes, None)
     z = x - stop_gradient(xp, xp.max(x, axis=cax, keepdims=True))
     u = xp.sort(z, axis=cax, descending=True)
-    cumulative = xp.cumulative_sum(u, axis=cax)
+    cumulative = cumulative_sum(xp, u, axis=cax)
     k = along_axis(xp, xp.arange(1, num_classes + 1, dtype=x.dtype, device=device_of(x)), x.ndim, cax)
     support = 1.0 / k + (u - cumulative / k) > 0
     size = xp.sum(xp.astype(support, x.dtype), axis=cax)  # >= 1: the largest score is always in
