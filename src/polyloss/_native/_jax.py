@@ -111,13 +111,15 @@ def _lce_forward(
     if full:
         def step(state: tuple[jax.Array, jax.Array], c: jax.Array) -> tuple[tuple[jax.Array, jax.Array], None]:
             w, b = blocks(c)
-            return _chunked.lse_update(jnp, state, _chunked.chunk_logits(jnp, h, w, b)), None
+            x = _chunked.chunk_logits(jnp, h, w, b, overwrite=True)
+            return _chunked.lse_update(jnp, state, x, overwrite=True), None
 
         state, _ = lax.scan(step, state, jnp.arange(full))
     tail = full * plan.chunk
     if tail < plan.num_classes:
         b = None if bias is None else bias[tail:]
-        state = _chunked.lse_update(jnp, state, _chunked.chunk_logits(jnp, h, weight[tail:], b))
+        x = _chunked.chunk_logits(jnp, h, weight[tail:], b, overwrite=True)
+        state = _chunked.lse_update(jnp, state, x, overwrite=True)
     parts = _chunked.lse_finish(jnp, state)
     return _chunked.row_losses(jnp, h, weight, bias, target, parts, plan), parts[0] + parts[1]
 
@@ -176,6 +178,8 @@ def _lce_bwd(plan: _chunked.Plan, residuals: tuple[Any, ...], g: jax.Array) -> t
 
 _lce = jax.custom_vjp(_lce_rows, nondiff_argnums=(0,))
 _lce.defvjp(_lce_fwd, _lce_bwd)
+# compiled once per shape and plan for eager calls too (inlined under an outer jit)
+_lce_jit = jax.jit(_lce, static_argnums=(0,))
 
 
 def linear_cross_entropy(
@@ -184,4 +188,4 @@ def linear_cross_entropy(
     """Row losses of validated ``(N, d)`` hidden states (compute dtype), a ``(V, d)``
     weight, safe ``(N,)`` targets and an optional bias (compute dtype), by chunks under
     ``lax.scan``, with a ``custom_vjp`` that recomputes each chunk's logits."""
-    return _lce(plan, h, weight, bias, target)
+    return _lce_jit(plan, h, weight, bias, target)

@@ -337,7 +337,7 @@ def ctc_loss(
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(h: Any, weight: Any, bias: Any, target: Any, plan: Any) -> Any:
-        return _chunked.forward(xp, h, weight, bias, target, plan)
+        return _chunked.forward(xp, h, weight, bias, target, plan, overwrite=True)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, Any]) -> None:
