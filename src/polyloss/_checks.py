@@ -54,6 +54,12 @@ def check_number(
         raise ValueError(f"{name} must be a finite number{bounds}; got {value!r}")
 
 
+def check_flag(name: str, value: Any) -> None:
+    """Raise TypeError unless a boolean option is True or False."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
 def check_nonnegative(name: str, value: float) -> None:
     """Raise unless `value` is a finite number >= 0 (see :func:`check_number`)."""
     check_number(name, value, minimum=0.0)

@@ -30,7 +30,7 @@ from ._array import (
     take_along,
     to_output,
 )
-from ._checks import check_choice, check_nonnegative, paired_arrays
+from ._checks import check_choice, check_flag, check_nonnegative, paired_arrays
 from ._indexed import class_indexed_args, index_masks
 from ._reduce import reduce, safe_divide
 from ._registry import Example, Peer, binary, labels, loss_object, register, uniform
@@ -51,11 +51,6 @@ ACTIVATIONS = ("softmax", None)
 # --------------------------------------------------------------------------
 # the shared machinery
 # --------------------------------------------------------------------------
-
-
-def _check_flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
 
 
 def _check_ignore_index(value: Any) -> None:
@@ -188,7 +183,7 @@ def lovasz_softmax_loss(
     """
     check_choice("activation", activation, ACTIVATIONS)
     check_choice("classes", classes, CLASSES)
-    _check_flag("per_image", per_image)
+    check_flag("per_image", per_image)
     _check_ignore_index(ignore_index)
     xp, x, target, cax, num_classes, _, _ = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=None, allow_probabilities=False
@@ -293,7 +288,7 @@ def lovasz_hinge_loss(
     >>> polyloss.lovasz_hinge_loss(x, y, per_image=True, reduction="none")
     array([1.   , 0.625])
     """
-    _check_flag("per_image", per_image)
+    check_flag("per_image", per_image)
     _check_ignore_index(ignore_index)
     xp, x, t = paired_arrays(input, target, reduction)
     batched = per_image and x.ndim > 0

@@ -30,6 +30,7 @@ from ._array import (
 )
 from ._checks import (
     check_broadcastable,
+    check_flag,
     check_nonempty,
     check_nonnegative,
     check_number,
@@ -170,11 +171,6 @@ def _mask_option(xp: Namespace, where: Any, *, like: Array) -> Array | None:
     if isinstance(where, (list, tuple)):
         return xp.asarray(where, dtype=xp.bool, device=device_of(like))
     return option_array(xp, where, like=like, name="where", dtype=xp.bool)
-
-
-def _check_swap(swap: Any) -> None:
-    if not isinstance(swap, bool):
-        raise TypeError(f"swap must be True or False, got {type(swap).__name__} {swap!r}")
 
 
 # --------------------------------------------------------------------------
@@ -372,7 +368,7 @@ def triplet_margin_loss(
     if p <= 0:
         raise ValueError(f"p must be a finite number > 0; got {p!r}")
     check_nonnegative("eps", eps)
-    _check_swap(swap)
+    check_flag("swap", swap)
     xp, a, pos, neg = _triplet_arrays(anchor, positive, negative, reduction)
     if a.ndim == 0:
         raise ValueError("anchor, positive and negative must have at least one dimension (the vectors' axis)")
@@ -446,7 +442,7 @@ def triplet_margin_with_distance_loss(
     array([0.2, 0.2])
     """
     check_number("margin", margin)
-    _check_swap(swap)
+    check_flag("swap", swap)
     if distance_function is not None and not callable(distance_function):
         raise TypeError(f"distance_function must be a callable or None, got {type(distance_function).__name__}")
     xp, a, pos, neg = _triplet_arrays(anchor, positive, negative, reduction)
