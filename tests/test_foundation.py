@@ -301,6 +301,32 @@ def test_loss_object_rejects_unknown_options_and_bad_reduction():
         polyloss.MSELoss(reduction="avg")
 
 
+def test_loss_object_replays_the_native_call_and_still_checks_values():
+    """A torch loss object goes straight to the native kernel for a signature it has
+    validated once; the kernel's value checks and polyloss' conventions still hold."""
+    torch = pytest.importorskip("torch")
+    obj = polyloss.CrossEntropyLoss(weight=[1.0, 2.0, 0.5])
+    x = torch.randn(5, 3, dtype=torch.float64)
+    t = torch.tensor([0, 1, 2, 1, 0])
+    for _ in range(2):
+        torch.testing.assert_close(obj(x, t), polyloss.cross_entropy(x, t, weight=[1.0, 2.0, 0.5]))
+    assert len(obj._plans) == 1 and next(iter(obj._plans.values()))  # the second call replayed
+    with pytest.raises(ValueError, match="target"):
+        obj(x, torch.tensor([0, 1, 3, 1, 0]))  # out of range: the kernel still checks
+    ignored = torch.full((5,), -100)
+    assert float(obj(x, ignored)) == 0.0  # every target ignored: 0, not torch's NaN
+    assert len(obj._plans) == 1
+    # another signature gets its own plan; a value-reading loss gets none
+    obj(x.float(), t)
+    assert len(obj._plans) == 2
+    ctc = polyloss.CTCLoss()
+    lp = torch.randn(6, 2, 4, dtype=torch.float64).log_softmax(-1)
+    args = (lp, torch.tensor([[1, 2], [3, 1]]), torch.tensor([6, 5]), torch.tensor([2, 1]))
+    ctc(*args)
+    ctc(*args)
+    assert not any(ctc._plans.values())  # its lengths are checked by value before the kernel
+
+
 def test_loss_object_as_jax_static_argument():
     jax = pytest.importorskip("jax")
     import jax.numpy as jnp

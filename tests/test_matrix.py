@@ -57,6 +57,12 @@ def test_loss_object_equals_function(name, backend):
     assert obj == cls(**options) and hash(obj) == hash(cls(**options))
     assert repr(obj).startswith(f"{info.object_name}(")
     np.testing.assert_array_equal(backend.to_numpy(obj(*arrays)), backend.to_numpy(info.function(*arrays, **options)))
+    # a second call with the same signature may replay the first one's plan: new values count
+    halved = (arrays[0] * 0.5, *arrays[1:])
+    for _ in range(2):
+        np.testing.assert_array_equal(
+            backend.to_numpy(obj(*halved)), backend.to_numpy(info.function(*halved, **options))
+        )
 
 
 @pytest.mark.parametrize("name", LOSSES)

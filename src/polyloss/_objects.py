@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
+from ._array import call_signature, to_output, value_reads
 from ._checks import check_number, check_reduction
 
 
@@ -27,6 +28,71 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+class NativePlan(NamedTuple):
+    """A loss object's call for one signature of its arrays: the native kernel and the
+    options its loss function validated and passed, to be called on new arrays of the
+    same signature."""
+
+    xp: Any
+    kernel: Callable[..., Any]
+    options: dict[str, Any]
+    like: int  # which array the result takes its dtype from
+
+
+class NativeCall(NamedTuple):
+    """A native kernel call made by a loss function (see ``_native.call_native``)."""
+
+    xp: Any
+    kernel: Callable[..., Any]
+    arrays: tuple[Any, ...]
+    like: Any
+    options: dict[str, Any]
+    value_reads: int  # ``value_reads()`` when it was made
+    declined: bool  # the kernel returned NotImplemented
+
+
+class _Planning:
+    """The native calls of the loss function a loss object is planning (a plain
+    attribute, which torch.compile traces, where a ContextVar breaks the graph). A call
+    from another thread recorded here changes no plan: `_plan` accepts only the call on
+    its own arrays."""
+
+    calls: list[NativeCall] | None = None
+
+
+PLANNING = _Planning()
+
+#: signatures planned per loss object, at most
+MAX_PLANS = 8
+
+
+def _plan(function: Callable[..., Any], arrays: tuple[Any, ...], options: dict[str, Any]) -> tuple[Any, Any]:
+    """Call `function` and return its result and, when it can be replayed, its plan.
+
+    The call is replayable when the function made one native call, which did not
+    decline, on the arrays it was given (no cast, no reshape), and read no array value
+    before it: every check of values
+    asks ``is_eager`` first (``value_reads``), so everything the function did before the
+    kernel depended on the arrays' signature and the options alone. A kernel that checks
+    values itself (class indices, probabilities) checks them again on every replay.
+    """
+    calls: list[NativeCall] = []
+    reads = value_reads()
+    PLANNING.calls = calls
+    try:
+        out = function(*arrays, **options)
+    finally:
+        PLANNING.calls = None
+    if len(calls) != 1:
+        return out, False
+    call = calls[0]
+    same = len(call.arrays) == len(arrays) and all(a is b for a, b in zip(call.arrays, arrays))
+    like = next((i for i, a in enumerate(arrays) if a is call.like), None)
+    if call.declined or not same or like is None or call.value_reads != reads:
+        return out, False
+    return out, NativePlan(call.xp, call.kernel, call.options, like)
+
+
 class LossObject:
     """Base class of the loss objects (``polyloss.CrossEntropyLoss`` and the rest).
 
@@ -41,13 +107,14 @@ class LossObject:
     parts.
     """
 
-    __slots__ = ("__weakref__", "_key", "_kwargs")
+    __slots__ = ("__weakref__", "_key", "_kwargs", "_plans")
     #: NumPy defers ``array * loss`` to the loss (which refuses it): no object arrays
     __array_ufunc__ = None
     function: ClassVar[Callable[..., Any]]
     defaults: ClassVar[dict[str, Any]]
     reductions: ClassVar[tuple[str, ...]]
     arguments: ClassVar[tuple[str, ...]]
+    natives: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, **options: Any) -> None:
         unknown = sorted(set(options) - set(self.defaults))
@@ -61,8 +128,24 @@ class LossObject:
         kwargs = {**self.defaults, **{k: _freeze(v) for k, v in options.items()}}
         object.__setattr__(self, "_kwargs", kwargs)
         object.__setattr__(self, "_key", tuple(kwargs.items()))
+        object.__setattr__(self, "_plans", {})
 
     def __call__(self, *arrays: Any) -> Any:
+        """The loss of `arrays`. A loss with a native kernel validates each signature of
+        its arrays (types, dtypes, shapes, devices) once: later eager calls with the same
+        signature go to the kernel directly (see :func:`_plan`)."""
+        signature = call_signature(arrays) if self.natives else None
+        if signature is None:
+            return self.function(*arrays, **self._kwargs)
+        plan = self._plans.get(signature)
+        if plan:
+            out = plan.kernel(*arrays, **plan.options)
+            if out is not NotImplemented:
+                return to_output(plan.xp, out, arrays[plan.like])
+            return self.function(*arrays, **self._kwargs)
+        if plan is None and len(self._plans) < MAX_PLANS:
+            out, self._plans[signature] = _plan(self.function, arrays, self._kwargs)
+            return out
         return self.function(*arrays, **self._kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -184,6 +267,7 @@ class CompositeLoss(LossObject):
         terms_ = tuple(flat)
         object.__setattr__(self, "_kwargs", {})
         object.__setattr__(self, "_key", terms_)
+        object.__setattr__(self, "_plans", {})
 
     @property
     def terms(self) -> tuple[tuple[int | float, LossObject], ...]:
@@ -239,6 +323,7 @@ def make_loss_object(
     options: dict[str, Any],
     reductions: tuple[str, ...],
     arguments: tuple[str, ...],
+    natives: frozenset[str] = frozenset(),
 ) -> type[LossObject]:
     """The loss-object class `name` of `function` (made once, when the loss is registered)."""
     args = ", ".join(arguments)
@@ -255,5 +340,6 @@ def make_loss_object(
             "defaults": {k: _freeze(v) for k, v in options.items()},
             "reductions": reductions,
             "arguments": arguments,
+            "natives": natives,
         },
     )

@@ -183,7 +183,7 @@ def register(
         REGISTRY[function.__name__] = LossInfo(
             name=function.__name__,
             function=function,
-            object=make_loss_object(object_name, function, options, reductions, arguments),
+            object=make_loss_object(object_name, function, options, reductions, arguments, frozenset(natives)),
             family=family,
             peers=peer_list,
             natives=frozenset(natives),

@@ -27,6 +27,8 @@ __all__ = [
     "Array",
     "Namespace",
     "array_namespace",
+    "call_signature",
+    "value_reads",
     "as_compute_dtype",
     "backend_module",
     "backend_name",
@@ -408,6 +410,8 @@ def is_eager(xp: Namespace, x: Array) -> bool:
     False under ``jax.jit``/``grad``/``vmap`` (tracers), under ``torch.compile``
     (FakeTensors), and for Dask's lazy arrays. Value checks run only when True.
     """
+    global _VALUE_READS
+    _VALUE_READS += 1
     try:
         test = _EAGER_TEST[id(xp)]
     except KeyError:
@@ -416,6 +420,73 @@ def is_eager(xp: Namespace, x: Array) -> bool:
 
 
 _EAGER_TEST: dict[int, Callable[[Array], bool]] = {}
+_VALUE_READS = 0
+
+
+def value_reads() -> int:
+    """How many times :func:`is_eager` has been asked, in this process: every check of
+    array values asks it first, so a computation during which this count did not move
+    read nothing but the arrays' signatures (see :func:`call_signature`)."""
+    return _VALUE_READS
+
+
+def call_signature(arrays: tuple[Array, ...]) -> tuple[Any, ...] | None:
+    """What a loss's validation can read of `arrays` without their values -- type, dtype,
+    shape, device and whether autograd tracks them -- as a hashable key.
+
+    None when an array is traced, lazy or of a type no call has resolved yet: such a
+    call takes the full path (a loss object plans only eager calls; see ``_objects``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from polyloss._array import array_namespace, call_signature
+    >>> x = np.zeros((2, 3))
+    >>> _ = array_namespace(input=x)
+    >>> call_signature((x,)) == call_signature((np.ones((2, 3)),))
+    True
+    >>> call_signature((x,)) == call_signature((np.ones((3, 2)),))
+    False
+    """
+    key = []
+    for x in arrays:
+        signature = _SIGNATURE.get(type(x))
+        if signature is None:
+            xp = _NAMESPACE_BY_TYPE.get(type(x))
+            if xp is None:
+                return None
+            signature = _SIGNATURE[type(x)] = _signature_of(xp)
+        found = signature(x)
+        if found is None:
+            return None
+        key.append(found)
+    return tuple(key)
+
+
+_SIGNATURE: dict[type, Callable[[Array], Any]] = {}
+
+
+def _signature_of(xp: Namespace) -> Callable[[Array], Any]:
+    """The `call_signature` of one array of namespace `xp` (None when not eager)."""
+    if backend_name(xp) == "torch":
+        import torch
+
+        compiling = torch.compiler.is_compiling
+        batched = torch._C._functorch.is_batchedtensor
+        return lambda x: (
+            None if compiling() or batched(x) else (x.dtype, x.shape, x.device, x.requires_grad)
+        )
+    eager = _eager_test(xp)
+
+    def signature(x: Array) -> Any:
+        if not eager(x):
+            return None
+        try:
+            return (type(x), x.dtype, tuple(x.shape), x.device)
+        except Exception:  # a JAX array sharded over devices
+            return None
+
+    return signature
 
 
 def _eager_test(xp: Namespace) -> Callable[[Array], bool]:

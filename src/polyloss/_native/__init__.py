@@ -21,7 +21,9 @@ from .._array import (
     backend_name,
     import_backend_modules,
     to_output,
+    value_reads,
 )
+from .._objects import PLANNING, NativeCall
 from .._registry import REGISTRY
 
 _KERNEL: dict[tuple[int, str], Callable[..., Any] | None] = {}
@@ -55,7 +57,11 @@ def call_native(name: str, xp: Namespace, *arrays: Array, like: Array, **options
     kernel = native_kernel(xp, name)
     if kernel is None:
         return NotImplemented
+    planning = PLANNING.calls
+    reads = value_reads() if planning is not None else 0
     out = kernel(*arrays, **options)
+    if planning is not None:  # a loss object records the call, to replay it
+        planning.append(NativeCall(xp, kernel, arrays, like, options, reads, out is NotImplemented))
     return out if out is NotImplemented else to_output(xp, out, like)
 
 
