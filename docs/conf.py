@@ -22,6 +22,8 @@ sys.path.insert(1, str(HERE.parent / "src"))
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import polyloss_inventories  # noqa: E402
+
 import polyloss  # noqa: E402
 
 project = "polyloss"
@@ -36,6 +38,7 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",  # MathJax bundled with the site: formulas render without a network
     "sphinx.ext.viewcode",  # source links
+    "sphinx.ext.intersphinx",  # links to the peers' docs, from inventories kept in docs/_inventories
     "numpydoc",
     "polyloss_docs",
 ]
@@ -47,6 +50,11 @@ templates_path: list[str] = []
 root_doc = "index"
 nitpicky = False
 suppress_warnings: list[str] = []
+
+# intersphinx: the libraries' docs, linked through the small inventories committed in
+# docs/_inventories (written by _ext/polyloss_inventories.py), so that the build needs
+# no network; a name not in them stays plain text.
+intersphinx_mapping = polyloss_inventories.mapping()
 
 # autodoc / numpydoc
 autodoc_default_options: dict[str, str] = {}
@@ -62,7 +70,11 @@ doctest_test_doctest_blocks = "default"
 # HTML
 html_theme = "pydata_sphinx_theme"
 html_title = f"polyloss {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["polyloss.css"]  # tables wrap to the page's width
+# Pages without sub-pages have no section navigation: no empty left sidebar, so that
+# their tables get the width.
+html_sidebars = {page: [] for page in ("migration", "conventions", "scale", "figures", "building")}
 html_theme_options = {
     "navigation_depth": 2,
     "show_toc_level": 2,

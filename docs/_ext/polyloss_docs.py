@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import polyloss_figures
+import polyloss_inventories
 import polyloss_tables as tables
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -28,7 +29,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 import polyloss
-from polyloss._registry import ordered_losses
+from polyloss._registry import FAMILIES, ordered_losses
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,19 @@ def check_docstrings() -> None:
             logger.warning("polyloss.%s: the docstring lacks %s", info.name, ", ".join(missing))
         if getattr(polyloss, info.object_name, None) is not info.object:
             logger.warning("polyloss.%s is registered but not exported", info.object_name)
+        for peer in info.peers:
+            if (
+                peer.importable
+                and peer.library in polyloss_inventories.LIBRARIES
+                and peer.name not in tables.LINKED
+            ):
+                logger.warning(
+                    "polyloss.%s: its peer %s is not in docs/_inventories/%s.inv; run "
+                    "python docs/_ext/polyloss_inventories.py",
+                    info.name,
+                    peer.name,
+                    peer.library,
+                )
 
 
 def api_page(info: Any) -> str:
@@ -93,7 +107,25 @@ def api_page(info: Any) -> str:
     for key, value in cells.items():
         lines += [f"   * - {key}", f"     - {value}"]
     lines += ["", f".. autofunction:: {info.name}", "", f".. autoclass:: {info.object_name}", ""]
+    for n, figure in enumerate(polyloss_figures.for_loss(info.name)):
+        lines += (_title("Figure", "-") if n == 0 else []) + polyloss_figures.figure_block(figure)
     lines += _title("Registered example", "-") + tables.example_table(info)
+    return "\n".join(lines) + "\n"
+
+
+def benchmark_figures(made: list[tuple[str, str, int]]) -> str:
+    """The figures page's benchmark figures: one per family of the benchmark results."""
+    lines: list[str] = []
+    for family, file, rows in made:
+        title = FAMILIES.get(family, family)
+        lines += [
+            f".. figure:: /_figures/{file}",
+            f"   :alt: polyloss time divided by the peer's time: {title}",
+            "   :width: 100%",
+            "",
+            f"   {title}" + (f": {rows} measurements." if rows else "."),
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -133,12 +165,21 @@ def generate(app: Sphinx) -> None:
     for stale in (gen / "api").glob("*.rst"):  # pages of losses that no longer exist
         if stale.name not in pages:
             stale.unlink()
-    _write(gen / "api_families.inc", tables.family_sections())
+    figures = {
+        family: [
+            line
+            for f in polyloss_figures.for_family(family)
+            for line in polyloss_figures.figure_block(f)
+        ]
+        for family in FAMILIES
+    }
+    _write(gen / "api_families.inc", tables.family_sections(figures))
     toc = [".. toctree::", "   :maxdepth: 1", "   :hidden:", ""]
     toc += [f"   generated/api/{name[:-4]}" for name in pages]
     _write(gen / "api_toctree.inc", "\n".join(toc) + "\n")
     (src / "_figures").mkdir(exist_ok=True)
-    polyloss_figures.make_all(src / "_figures", src.parent, logger)
+    benchmarks = polyloss_figures.make_all(src / "_figures", src.parent, logger)
+    _write(gen / "benchmark_figures.inc", benchmark_figures(benchmarks))
 
 
 class PolylossTable(SphinxDirective):

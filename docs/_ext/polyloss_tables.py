@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import polyloss_inventories
 from sphinx.util import logging
 
 import polyloss
@@ -65,8 +66,18 @@ def summary(info: Any) -> str:
     return " ".join(doc.split("\n\n", 1)[0].split())
 
 
+#: the external names the committed intersphinx inventories hold (docs/_inventories)
+LINKED = polyloss_inventories.names()
+
+
 def peer_text(peer: Any) -> str:
-    text = lit(peer.name) if peer.importable else f"{LIBRARIES[peer.library]}: {lit(peer.name)}"
+    """The peer's name, a link to its library's page when the inventories hold it."""
+    if peer.importable and peer.name in LINKED:
+        text = f":py:obj:`{peer.name}`"
+    elif peer.importable:
+        text = lit(peer.name)
+    else:
+        text = f"{LIBRARIES[peer.library]}: {lit(peer.name)}"
     return text + (f" ({esc(peer.note)})" if peer.note else "")
 
 
@@ -117,8 +128,9 @@ def example_table(info: Any) -> list[str]:
     return [intro, "", *list_table(["", "value"], rows, [25, 75])]
 
 
-def family_sections() -> str:
-    """One section per family that has a loss, in the registry's family order."""
+def family_sections(figures: dict[str, list[str]] | None = None) -> str:
+    """One section per family that has a loss, in the registry's family order; the
+    reStructuredText of ``figures[family]`` follows the family's table."""
     infos = ordered_losses()
     lines: list[str] = []
     for family, title in FAMILIES.items():
@@ -138,6 +150,7 @@ def family_sections() -> str:
         lines += list_table(
             ["function", "loss object", "formula", "matches"], rows, [20, 18, 37, 25]
         )
+        lines += (figures or {}).get(family, [])
     return "\n".join(lines) + "\n"
 
 
@@ -177,7 +190,7 @@ def migration(libraries: list[str], rows: list[tuple[str, str, str, str]]) -> li
         lines += list_table(
             ["their call", "polyloss call with the same value", "note"],
             ([lit(r[1]), lit(r[2]), esc(r[3])] for r in mine),
-            [38, 38, 24],
+            [31, 31, 38],
         )
     peers = [
         [
@@ -200,7 +213,7 @@ def equivalences(rows: list[tuple[str, str, str, str]]) -> list[str]:
     return list_table(
         ["library", "their call", "polyloss call", "note"],
         ([esc(library_title(r[0])), lit(r[1]), lit(r[2]), esc(r[3])] for r in rows),
-        [14, 31, 31, 24],
+        [16, 26, 26, 32],
     )
 
 
@@ -243,6 +256,18 @@ DATA: dict[str, tuple[str, dict[str, Any]]] = {
             "log_p": _LOGITS - np.log(np.exp(_LOGITS).sum(axis=1, keepdims=True)),
             "z": np.array([2.0, -1.0, 0.5, -3.0, 1.5, 0.0]),
             "t": np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0]),
+        },
+    ),
+    "margins": (
+        "value",
+        {
+            "s": np.array([[0.5, -0.4, -1.2], [0.8, 0.3, -0.5], [0.2, 0.6, 0.1], [-0.3, 0.4, 1.1]]),
+            "y": np.array([0, 1, 2, 2]),
+            "onehot": np.eye(3)[[0, 1, 2, 2]],
+            "z": np.array([2.0, -1.0, 0.5, -3.0, 1.5, 0.0]),
+            "t": np.array([1.0, 0.0, 1.0, 1.0, 0.0, 0.0]),
+            "u": np.array([[1.0, 0.0], [2.0, 2.0], [0.0, 0.0]]),
+            "v": np.array([[1.0, 1.0], [-1.0, 0.5], [1.0, 2.0]]),
         },
     ),
 }

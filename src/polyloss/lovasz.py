@@ -174,6 +174,16 @@ def lovasz_softmax_loss(
     ``take`` (Dask has no ``take_along_axis``): for evaluation, not for data larger
     than memory.
 
+    The loss is the Lovász-softmax of Berman et al. [1]_: the Lovász extension of the
+    Jaccard loss makes a convex surrogate of the intersection over union that is
+    tight on discrete predictions.
+
+    References
+    ----------
+    .. [1] M. Berman, A. Rannen Triki, M. B. Blaschko, "The Lovász-Softmax loss: A
+       tractable surrogate for the optimization of the intersection-over-union
+       measure in neural networks", CVPR, 2018. https://arxiv.org/abs/1705.08790
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -280,6 +290,14 @@ def lovasz_hinge_loss(
     with ``per_image=True``: 0, counted in the mean, as in smp). On Dask it is lazy
     and exact, with each sorted row in one chunk (see :func:`lovasz_softmax_loss`).
 
+    The loss is the binary Lovász hinge of Berman et al. [1]_.
+
+    References
+    ----------
+    .. [1] M. Berman, A. Rannen Triki, M. B. Blaschko, "The Lovász-Softmax loss: A
+       tractable surrogate for the optimization of the intersection-over-union
+       measure in neural networks", CVPR, 2018. https://arxiv.org/abs/1705.08790
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -351,6 +369,15 @@ def mcc_loss(input: Array, target: Array, *, eps: float = 1e-5, reduction: str =
     every element of the batch into the four counts). Where the denominator is 0
     (only with ``eps=0`` and a one-class target and prediction) the coefficient is 0,
     with a zero gradient, where smp gives NaN.
+
+    The loss is that of Abhishek and Hamarneh [1]_, whose code smp's ``MCCLoss``
+    follows.
+
+    References
+    ----------
+    .. [1] K. Abhishek, G. Hamarneh, "Matthews Correlation Coefficient Loss for Deep
+       Convolutional Networks: Application to Skin Lesion Segmentation", IEEE ISBI,
+       2021. https://arxiv.org/abs/2010.13454
 
     Examples
     --------

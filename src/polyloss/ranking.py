@@ -354,7 +354,13 @@ def triplet_margin_loss(
     without an absolute value: polyloss with ``eps=0`` and ``reduction="none"`` is
     optax with ``eps=0`` for even ``p`` (``norm_degree``) and any `axis` and
     `margin`; for ``eps > 0`` the two differ by :math:`O(\epsilon)`, and optax has no
-    swap.
+    swap. The distance swap is that of Balntas et al. [1]_, whom torch cites.
+
+    References
+    ----------
+    .. [1] V. Balntas, E. Riba, D. Ponsa, K. Mikolajczyk, "Learning local feature
+       descriptors with triplets and shallow convolutional neural networks", BMVC,
+       2016. https://bmva-archive.org.uk/bmvc/2016/papers/paper119/index.html
 
     Examples
     --------
@@ -432,6 +438,13 @@ def triplet_margin_with_distance_loss(
     -----
     Matches ``torch.nn.functional.triplet_margin_with_distance_loss`` (which raises for
     ``margin <= 0`` and only checks the inputs' ranks; polyloss wants one shape).
+    The distance swap is that of Balntas et al. [1]_, whom torch cites.
+
+    References
+    ----------
+    .. [1] V. Balntas, E. Riba, D. Ponsa, K. Mikolajczyk, "Learning local feature
+       descriptors with triplets and shallow convolutional neural networks", BMVC,
+       2016. https://bmva-archive.org.uk/bmvc/2016/papers/paper119/index.html
 
     Examples
     --------
@@ -503,6 +516,14 @@ def ntxent_loss(embeddings: Array, labels: Array, *, temperature: float = 0.07, 
     pair is positive). The similarities are one matrix product of the normalized
     embeddings, where optax sums products over a ``(N, N, D)`` broadcast: equal up
     to rounding. optax takes labels of any dtype; polyloss wants integers.
+
+    The loss is SimCLR's, Chen et al. [1]_ (the paper optax cites).
+
+    References
+    ----------
+    .. [1] T. Chen, S. Kornblith, M. Norouzi, G. Hinton, "A Simple Framework for
+       Contrastive Learning of Visual Representations", ICML, 2020.
+       https://arxiv.org/abs/2002.05709
 
     Examples
     --------
@@ -596,6 +617,15 @@ def ranking_softmax_loss(
     Matches ``optax.losses.ranking_softmax_loss``: its ``reduce_fn`` ``jnp.mean``,
     ``jnp.sum`` and None are ``reduction="mean"``, ``"sum"`` and ``"none"``. Unlike
     optax, the gradient is finite for a list without a valid item (0).
+
+    optax cites no paper for it; the softmax over a list's scores against its
+    relevance labels is the top-one probability model of ListNet, Cao et al. [1]_.
+
+    References
+    ----------
+    .. [1] Z. Cao, T. Qin, T.-Y. Liu, M.-F. Tsai, H. Li, "Learning to Rank: From
+       Pairwise Approach to Listwise Approach", ICML, 2007.
+       https://doi.org/10.1145/1273496.1273513
 
     Examples
     --------

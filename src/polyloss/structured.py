@@ -403,6 +403,14 @@ def ctc_loss(
     a lazy graph of ``T`` steps (chunked over the batch; nothing is computed), and
     invalid lengths or labels give NaN there, as under tracing.
 
+    The loss and its forward recursion are those of Graves et al. [1]_.
+
+    References
+    ----------
+    .. [1] A. Graves, S. Fernández, F. Gomez, J. Schmidhuber, "Connectionist Temporal
+       Classification: Labelling Unsegmented Sequence Data with Recurrent Neural
+       Networks", ICML, 2006. https://www.cs.toronto.edu/~graves/icml_2006.pdf
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -473,6 +481,14 @@ def sparsemax_loss(input: Array, target: Array, *, axis: int = 1, reduction: str
     scores :math:`u`); the gradient flows through the sort. The scores are shifted by
     their (gradient-stopped) maximum first, which changes neither the loss nor its
     gradient.
+
+    Sparsemax and its loss are those of Martins and Astudillo [1]_.
+
+    References
+    ----------
+    .. [1] A. F. T. Martins, R. F. Astudillo, "From Softmax to Sparsemax: A Sparse
+       Model of Attention and Multi-Label Classification", ICML, 2016.
+       https://arxiv.org/abs/1602.02068
 
     Examples
     --------

@@ -141,6 +141,17 @@ def linear_cross_entropy(
     (``vmap`` on torch), autodiff of the chunked forward gives the same gradients,
     but keeps every chunk's logits for the backward.
 
+    The chunked computation follows Cut Cross-Entropy, Wijmans et al. [1]_; the
+    z-loss is PaLM's, Chowdhery et al. [2]_.
+
+    References
+    ----------
+    .. [1] E. Wijmans, B. Huval, A. Hertzberg, V. Koltun, P. Krähenbühl, "Cut Your
+       Losses in Large-Vocabulary Language Models", ICLR, 2025.
+       https://arxiv.org/abs/2411.09009
+    .. [2] A. Chowdhery et al., "PaLM: Scaling Language Modeling with Pathways", JMLR,
+       2023. https://arxiv.org/abs/2204.02311
+
     Examples
     --------
     >>> import numpy as np, polyloss
