@@ -1,20 +1,33 @@
-"""How to reproduce other libraries' Dice, Jaccard, Tversky and focal numbers with polyloss.
+"""How to reproduce other libraries' numbers with polyloss: Dice, Jaccard, Tversky, focal
+and cross-entropy, and the margin, regression, cosine, embedding and ranking losses.
 
-Data for the docs' conventions page, and evaluated row by row by
-``tests/test_conventions.py`` (against the real library where installed, or against a
-transcription of its source, cited there). Each row is ``(library, their call,
-polyloss call, note)``. In the calls:
+Data for the docs' conventions page (and, per library, the migration page), and
+evaluated row by row by ``tests/test_conventions.py`` (against the real library where
+installed, or against a transcription of its source, cited there). Each row is
+``(library, their call, polyloss call, note)``. In the calls:
 
 - ``x``: logits ``(N, C, H, W)``; ``p = softmax(x, axis=1)``; ``labels``: a class map
   ``(N, H, W)``; ``onehot``: its one-hot ``(N, C, H, W)``; ``w``: per-class weights;
+  ``a``: a per-class alpha;
 - ``xb``: binary logits ``(N, H, W)``, ``pb = sigmoid(xb)``, ``tb``: 0/1 targets ``(N, H, W)``;
 - ``x_last``, ``onehot_last``: channel-last ``(N, H, W, C)`` versions; ``q_last = sigmoid(x_last)``:
   channel-last probabilities whose rows do not sum to 1; ``np``: NumPy;
-- capitals (``X``, ``L``, ``L1 = labels[:, None]``, ``OH``, ``XB``, ``TB``) are the torch
-  tensors of the same data.
+- ``s``: class scores ``(5, 3)``, ``y``: their integer labels ``(5,)`` (every class present),
+  ``y_onehot``: the one-hot labels; in samples 0, 2, 3 and 4 every other score is negative;
+- ``u``, ``v``: real predictions and targets ``(4, 6)`` (also vectors along the last axis;
+  ``u[0]`` is shorter than 1e-3); ``up``, ``vp``, ``var``: positive predictions (rates),
+  targets and variances ``(4, 6)``; ``pm``: -1/1 labels ``(4, 6)``;
+- ``rel``, ``valid``, ``item_w``: relevance labels 0-3, a boolean mask (list 0 has no valid
+  item) and item weights, ``(4, 6)``: four lists of six items;
+- ``anc``, ``pos``, ``neg``: anchor, positive and negative embeddings ``(5, 4)``; ``emb``:
+  embeddings ``(6, 3)`` with group labels ``groups = [0, 1, 0, 2, 1, 2]``;
+- capitals (``X``, ``L``, ``L1 = labels[:, None]``, ``OH``, ``XB``, ``TB``, ``PB``, ``W``, ``A``,
+  ``S``, ``Y``, ``U``, ``V``, ``UP``, ``VP``, ``VAR``, ``PM``, ``ANC``, ``POS``, ``NEG``) are the
+  torch tensors of the same data, and ``F`` is ``torch.nn.functional``.
 
 A row whose library names a version (``"kornia <= 0.8.2"``) runs on a transcription of
-that version's code (tests/references.py); the installed one runs its own.
+that version's code (tests/references.py); the installed one runs its own. Rows are
+grouped by library; a library's rows feed its migration table.
 """
 
 from __future__ import annotations
@@ -127,6 +140,45 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
      "polyloss.mse_loss(xb, tb, weight=pb)",
      "Keras' reduction='mean_with_sample_weight' (Keras 3.7 and later) is polyloss' weighted mean, "
      "sum(w * loss) / sum(w)."),
+    # ------------------------------------------- Keras 3: margin, regression, cosine
+    ("Keras", "keras.losses.Hinge()(tb, xb)",
+     "polyloss.hinge_loss(xb, tb)",
+     "0/1 labels: when every label is 0 or 1, Keras (and polyloss' hinge_loss and squared_hinge_loss) use "
+     "2y - 1, so 0/1 and -1/1 labels give one number; labels mixing -1, 0 and 1 are used as they are. optax' "
+     "hinge_loss converts nothing (see its row)."),
+    ("Keras", "keras.losses.SquaredHinge()(tb, xb)",
+     "polyloss.squared_hinge_loss(xb, tb)",
+     "The same 0/1 conversion, then the square of the hinge."),
+    ("Keras", "keras.losses.hinge(pm, u)",
+     "polyloss.hinge_loss(u, pm, reduction='none').mean(axis=-1)",
+     "Keras' loss functions (and reduction=None of its loss objects) average the last axis: one value per "
+     "sample. Their mean over the batch is polyloss' mean; their 'sum' is polyloss' sum divided by the size of "
+     "the last axis (see the MAPE row)."),
+    ("Keras", "keras.losses.CategoricalHinge()(y_onehot, s)",
+     "polyloss.categorical_hinge_loss(s, y_onehot, axis=-1)",
+     "Keras' negative term max_c (1 - t_c) x_c counts the target class as 0: where every other score is "
+     "negative it is 0, not the largest other score (samples 0, 2, 3 and 4 here). So CategoricalHinge is not the "
+     "Crammer-Singer loss of optax and scikit-learn (multiclass_hinge_loss) where a sample's other scores are "
+     "all negative."),
+    ("Keras", "keras.losses.CosineSimilarity()(v, u)",
+     "polyloss.cosine_distance_loss(u, v, eps=1e-7) - 1",
+     "Keras' loss is the negative cosine, -cos in [-1, 1]; polyloss' the cosine distance 1 - cos in [0, 2]: "
+     "subtract 1. Keras floors the norms at epsilon() = 1e-7 (its NumPy backend divides a zero vector by 1 "
+     "instead): eps=1e-7."),
+    ("Keras", "keras.losses.MeanAbsolutePercentageError()(v, u)",
+     "polyloss.mape_loss(u, v)",
+     "Targets first in Keras; the same floor, 1e-7, under |y|."),
+    ("Keras", "keras.losses.MeanAbsolutePercentageError(reduction='sum')(v, u)",
+     "polyloss.mape_loss(u, v, reduction='sum') / u.shape[-1]",
+     "Keras averages the last axis before its reduction: its 'sum' is the sum of the per-sample means, "
+     "polyloss' sum divided by the size of the last axis (the means agree)."),
+    ("Keras", "keras.losses.MeanSquaredLogarithmicError()(vp, up)",
+     "polyloss.msle_loss(up, vp)",
+     "Both clamp the values at 1e-7 before log(1 + .)."),
+    ("Keras", "keras.losses.Poisson()(vp, up)",
+     "polyloss.poisson_nll_loss(up, vp, log_input=False, eps=1e-7)",
+     "Keras' Poisson takes the rate itself (torch's log_input=False) and adds epsilon() = 1e-7 inside the log "
+     "(torch's eps defaults to 1e-8)."),
     # ------------------------------------------------------------------ kornia
     ("kornia", "kornia.losses.dice_loss(X, L, average='macro')",
      "polyloss.dice_loss(x, labels, axis=1, activation='softmax', smooth_nr=0.0, smooth_dr=1e-8)",
@@ -200,6 +252,113 @@ CONVENTIONS: tuple[tuple[str, str, str, str], ...] = (
      "smooth_nr=0.5, smooth_dr=0.5, reduction='none').mean(axis=-1)",
      "With alpha and beta, optax' dice_loss is the Tversky loss (alpha on false positives, beta on false "
      "negatives), its smooth in numerator and denominator once."),
+    # -------------------------------------------- optax: margin, cosine, embeddings, ranking
+    ("optax", "optax.losses.multiclass_hinge_loss(s, y)",
+     "polyloss.multiclass_hinge_loss(s, y, axis=-1, reduction='none')",
+     "optax' multi-class hinge is Crammer-Singer's, max(0, 1 + max_{c != y} x_c - x_y): the largest violation. "
+     "torch's multi_margin_loss sums the violations and divides by C: polyloss.multi_margin_loss, another "
+     "number for C > 2 (conventions page)."),
+    ("optax", "optax.losses.multiclass_hinge_loss(s[:, :2], y % 2)",
+     "polyloss.multi_margin_loss(s[:, :2], y % 2, reduction='none') * 2",
+     "With two classes there is one violation: Crammer-Singer's loss is C = 2 times torch's multi_margin_loss. "
+     "With more classes the two differ (checked on s with C = 3)."),
+    ("optax", "optax.losses.multiclass_perceptron_loss(s, y)",
+     "polyloss.multiclass_perceptron_loss(s, y, axis=-1, reduction='none')",
+     "Classes last in optax: axis=-1 (here 2-D, so axis=1 is the same)."),
+    ("optax", "optax.losses.hinge_loss(xb, 2 * tb - 1)",
+     "polyloss.hinge_loss(xb, tb, reduction='none')",
+     "optax' hinge_loss takes -1/1 labels and converts nothing: on 0/1 labels a 0 gives max(0, 1) = 1 "
+     "whatever the score. Give optax 2t - 1; polyloss (as Keras) converts labels that are all 0 or 1."),
+    ("optax", "optax.losses.perceptron_loss(u, pm)",
+     "polyloss.perceptron_loss(u, pm, reduction='none')",
+     "-1/1 labels in both; element losses."),
+    ("optax", "optax.losses.cosine_distance(u, v)",
+     "polyloss.cosine_distance_loss(u, v, eps=0.0, reduction='none')",
+     "optax' epsilon (default 0) floors the squared norm, polyloss' eps the norm: eps = sqrt(epsilon). With "
+     "optax' default a zero vector gives NaN; polyloss' default eps=1e-8 (optax epsilon=1e-16) gives distance "
+     "1 and a finite gradient."),
+    ("optax", "optax.losses.cosine_distance(u, v, epsilon=1e-6)",
+     "polyloss.cosine_distance_loss(u, v, eps=1e-3, reduction='none')",
+     "epsilon=e is eps=sqrt(e); u's first vector is shorter than 1e-3, so the floor is used."),
+    ("optax", "optax.losses.triplet_margin_loss(anc, pos, neg, eps=0.0)",
+     "polyloss.triplet_margin_loss(anc, pos, neg, eps=0.0, reduction='none')",
+     "optax adds its eps (default 1e-6) to the sum of powers, (sum (a - p)^p + eps)^(1/p); torch's "
+     "pairwise_distance, polyloss' default, adds it to each difference, ||a - p + eps||_p. With eps=0 they "
+     "agree (at distance 0 optax' default gives sqrt(1e-6) = 1e-3, torch's 2e-6 here)."),
+    ("optax", "optax.losses.triplet_margin_loss(anc, pos, neg, norm_degree=4, margin=0.5, eps=0.0)",
+     "polyloss.triplet_margin_loss(anc, pos, neg, p=4.0, margin=0.5, eps=0.0, reduction='none')",
+     "norm_degree is p. optax takes no absolute value of the differences, so only even degrees are norms; "
+     "optax has no swap."),
+    ("optax", "optax.losses.ntxent(emb, groups, 0.5)",
+     "polyloss.ntxent_loss(emb, groups, temperature=0.5)",
+     "optax returns the mean over the positive pairs only (NaN without a positive pair; polyloss 0); "
+     "reduction='none' gives polyloss' (N, N) matrix of pair losses."),
+    ("optax", "optax.losses.ranking_softmax_loss(u, rel)",
+     "polyloss.ranking_softmax_loss(u, rel)",
+     "optax' reduce_fn jnp.mean, jnp.sum and None are reduction 'mean', 'sum' and 'none'."),
+    ("optax", "optax.losses.ranking_softmax_loss(u, rel, where=valid)",
+     "polyloss.ranking_softmax_loss(u, rel, where=valid)",
+     "A list without a valid item (the first here) has loss 0 and is left out of the mean, in both."),
+    ("optax", "optax.losses.ranking_softmax_loss(u, rel, where=valid, weights=item_w, reduce_fn=None)",
+     "polyloss.ranking_softmax_loss(u, rel, where=valid, weight=item_w, reduction='none')",
+     "optax' weights is weight."),
+    # ------------------------------------------------------------------ PyTorch
+    ("PyTorch", "F.multi_margin_loss(S, Y)",
+     "polyloss.multi_margin_loss(s, y)",
+     "torch sums the hinge terms of the other classes and divides by C; the Crammer-Singer loss of optax and "
+     "scikit-learn takes the largest term: polyloss.multiclass_hinge_loss."),
+    ("PyTorch", "F.multi_margin_loss(S, Y, p=2, margin=0.5, weight=W)",
+     "polyloss.multi_margin_loss(s, y, p=2, margin=0.5, weight=w)",
+     "weight[y] scales each sample's loss and the mean divides by the number of samples (not by the total "
+     "weight, as cross_entropy's does), in both."),
+    ("PyTorch", "F.triplet_margin_loss(ANC, POS, NEG)",
+     "polyloss.triplet_margin_loss(anc, pos, neg)",
+     "torch's distance is pairwise_distance, ||a - p + eps||_p with eps=1e-6 added to each difference, as "
+     "polyloss' default; optax adds eps to the sum of powers (its rows)."),
+    ("PyTorch", "F.triplet_margin_loss(ANC, POS, NEG, margin=0.5, p=3, swap=True, reduction='none')",
+     "polyloss.triplet_margin_loss(anc, pos, neg, margin=0.5, p=3.0, swap=True, reduction='none')",
+     "Same names and defaults; polyloss also takes an axis and a margin <= 0."),
+    ("PyTorch", "F.triplet_margin_with_distance_loss(ANC, POS, NEG, margin=0.5)",
+     "polyloss.triplet_margin_with_distance_loss(anc, pos, neg, margin=0.5)",
+     "distance_function=None is torch's pairwise_distance in both; a distance function of your own takes the "
+     "arrays of the backend in use."),
+    ("PyTorch", "F.poisson_nll_loss(UP, VP, log_input=False)",
+     "polyloss.poisson_nll_loss(up, vp, log_input=False)",
+     "The rate itself, log(rate + eps) with eps=1e-8; Keras' Poisson is eps=1e-7."),
+    ("PyTorch", "F.poisson_nll_loss(U, VP, full=True)",
+     "polyloss.poisson_nll_loss(u, vp, full=True)",
+     "The log-rate (default), with torch's Stirling term for targets > 1."),
+    ("PyTorch", "F.gaussian_nll_loss(U, V, VAR, full=True)",
+     "polyloss.gaussian_nll_loss(u, v, var, full=True)",
+     "var is the third argument in both, clamped at eps (1e-6) without stopping its gradient."),
+    ("PyTorch", "F.gaussian_nll_loss(U, V, VAR[:, 0])",
+     "polyloss.gaussian_nll_loss(u, v, var[:, 0])",
+     "One variance per row: var of the input's shape without its last axis, as torch."),
+    # ------------------------------------------------------------------ scikit-learn
+    ("scikit-learn", "sklearn.metrics.hinge_loss(y, s)",
+     "polyloss.multiclass_hinge_loss(s, y)",
+     "Targets first in scikit-learn. Its multi-class hinge loss is Crammer-Singer's, as optax': not torch's "
+     "multi_margin_loss. Every class must occur in y (or be passed as labels)."),
+    ("scikit-learn", "sklearn.metrics.hinge_loss(tb.ravel(), xb.ravel())",
+     "polyloss.hinge_loss(xb, tb)",
+     "Binary: scikit-learn maps its two label values to -1 and 1, so 0/1 labels give the number of -1/1 ones, "
+     "as in Keras and polyloss; it wants 1-D arrays."),
+    ("scikit-learn", "sklearn.metrics.mean_pinball_loss(v, u, alpha=0.9)",
+     "polyloss.pinball_loss(u, v, quantile=0.9)",
+     "alpha is quantile; targets first in scikit-learn. Its uniform average of the per-output means is the "
+     "mean over all elements."),
+    ("scikit-learn", "sklearn.metrics.mean_pinball_loss(v, u, alpha=0.9, multioutput='raw_values')",
+     "polyloss.pinball_loss(u, v, quantile=0.9, reduction='none').mean(axis=0)",
+     "Per-output means: the 'none' losses averaged over the samples. polyloss also takes one quantile per "
+     "output."),
+    ("scikit-learn", "sklearn.metrics.mean_absolute_percentage_error(v, u)",
+     "polyloss.mape_loss(u, v) / 100",
+     "scikit-learn's MAPE is a fraction, polyloss' (Keras') a percentage; scikit-learn floors |y| at the "
+     "float64 machine epsilon, polyloss at 1e-7: equal unless a target is that small."),
+    ("scikit-learn", "sklearn.metrics.mean_squared_log_error(vp, up)",
+     "polyloss.msle_loss(up, vp)",
+     "scikit-learn refuses values <= -1 and clamps nothing; polyloss clamps at 1e-7 (Keras'): equal for values "
+     ">= 1e-7."),
     # ------------------------------------------------------------- torchvision, the article
     ("torchvision", "torchvision.ops.sigmoid_focal_loss(XB, TB, alpha=0.25, gamma=2.0, reduction='mean')",
      "polyloss.sigmoid_focal_loss(xb, tb, alpha=0.25, gamma=2.0)",

@@ -1,9 +1,10 @@
 """Every row of tests/conventions.py's CONVENTIONS, evaluated: the other library's call
 against the polyloss call on the same data.
 
-MONAI, Keras 3 (numpy backend) and kornia run for real: the parity session installs
-them, and a row whose library is missing fails there. segmentation_models_pytorch and torchvision cannot be installed
-here (they need torchvision/timm), so their formulas are transcribed below from
+MONAI, Keras 3 (numpy backend), kornia, optax, PyTorch and scikit-learn run for real:
+the parity session installs them, and a row whose library is missing fails there.
+segmentation_models_pytorch and torchvision cannot be installed here (they need
+torchvision/timm), so their formulas are transcribed below from
 - qubvel-org/segmentation_models.pytorch: segmentation_models_pytorch/losses/dice.py,
   jaccard.py, tversky.py, focal.py and _functional.py (soft_dice_score,
   soft_jaccard_score, soft_tversky_score, focal_loss_with_logits);
@@ -145,11 +146,39 @@ def _namespace():
             sigmoid_focal_loss=references.torchvision_sigmoid_focal_loss)),
         DiceLoss=references.ArticleDiceLoss, FocalLoss=references.ArticleFocalLoss,
     )
+    ns.update(_margin_namespace())
     return ns
 
 
-# MONAI, Keras and kornia run for real (imported by `_import`); the other libraries'
-# calls run on the transcriptions of `_namespace`.
+def _margin_namespace():
+    """The data of the margin, regression and embedding rows (documented in
+    tests/conventions.py and on the conventions page)."""
+    rng = np.random.default_rng(2027)
+    s = rng.normal(size=(5, 3)) * 1.5
+    y = np.array([0, 1, 2, 2, 1])  # every class present (scikit-learn's hinge_loss wants them all)
+    s[0] = [0.5, -0.4, -1.2]  # every other score negative: Keras' CategoricalHinge differs (and at 2, 3, 4)
+    s[1] = [0.8, 0.3, -0.5]  # another score positive: Keras' CategoricalHinge is Crammer-Singer's
+    u, v = rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    u[0] *= 1e-4  # a vector shorter than 1e-3: the norm floor of the cosine rows applies
+    up, vp = rng.uniform(0.1, 4.0, size=(4, 6)), rng.uniform(0.1, 4.0, size=(4, 6))
+    var = rng.uniform(0.2, 2.0, size=(4, 6))
+    pm = np.where(rng.uniform(size=(4, 6)) < 0.5, -1.0, 1.0)
+    rel = rng.integers(0, 4, size=(4, 6)).astype(np.float64)
+    valid = rng.uniform(size=(4, 6)) < 0.7
+    valid[0], valid[1, :2] = False, True  # a list without a valid item; the others have some
+    item_w = rng.uniform(0.5, 1.5, size=(4, 6))
+    anc, pos, neg = (rng.normal(size=(5, 4)) for _ in range(3))
+    emb = rng.normal(size=(6, 3))
+    groups = np.array([0, 1, 0, 2, 1, 2])
+    data = dict(s=s, y=y, y_onehot=np.eye(3)[y], u=u, v=v, up=up, vp=vp, var=var, pm=pm, rel=rel, valid=valid,
+                item_w=item_w, anc=anc, pos=pos, neg=neg, emb=emb, groups=groups)
+    tensors = {name.upper(): torch.as_tensor(data[name]) for name in ("s", "y", "u", "v", "up", "vp", "var", "pm",
+                                                                       "anc", "pos", "neg")}
+    return {**data, **tensors, "F": F}
+
+
+# MONAI, Keras, kornia, optax and scikit-learn run for real (imported by `_import`; torch
+# by the `peers` fixture); the other libraries' calls run on the transcriptions of `_namespace`.
 # float32 peers: MONAI's focal loss (input.float()) and Keras (floatx); MONAI's generalized
 # Dice computes its class weights in float32.
 RTOL = {"Keras": 1e-5}
@@ -170,6 +199,12 @@ def _import(library):
         import optax
 
         return {"optax": optax}
+    if library == "PyTorch":
+        return {"torch": torch}
+    if library == "scikit-learn":
+        import sklearn.metrics
+
+        return {"sklearn": sklearn}
     if library.startswith("kornia <="):  # an older kornia: its code, transcribed
         return {"kornia": references.kornia_0_8}
     if library == "kornia":
@@ -209,3 +244,38 @@ def test_rows_are_well_formed():
     for row in CONVENTIONS:
         assert len(row) == 4 and all(isinstance(s, str) and s for s in row)
         assert row[2].lstrip("(").startswith("polyloss.")  # a call, or a sum of loss objects
+
+
+def test_the_differences_the_rows_name_are_real():
+    """The notes' claims that two libraries differ, checked on the rows' data with the
+    real libraries: were they equal, a row's option mapping would prove nothing."""
+    ns = _namespace()
+    for library in ("optax", "Keras", "scikit-learn"):
+        ns.update(_import(library))
+    optax, keras = ns["optax"], ns["keras"]
+    s, y, S, Y, xb, tb = (ns[k] for k in ("s", "y", "S", "Y", "xb", "tb"))
+    crammer_singer = np.asarray(optax.losses.multiclass_hinge_loss(s, y), dtype=np.float64)
+    multi_margin = F.multi_margin_loss(S, Y, reduction="none").numpy()
+    for factor in (1, s.shape[1]):  # C = 3: neither the same nor C times torch's
+        assert not np.allclose(crammer_singer, factor * multi_margin, rtol=1e-3)
+    np.testing.assert_allclose(ns["sklearn"].metrics.hinge_loss(y, s), crammer_singer.mean(), rtol=1e-6)
+    # Keras' CategoricalHinge counts the target class as 0 in its largest other score
+    categorical = np.asarray(keras.losses.categorical_hinge(ns["y_onehot"], s), dtype=np.float64)
+    target = np.take_along_axis(s, y[:, None], axis=1)[:, 0]
+    others_negative = np.max(np.where(ns["y_onehot"] == 1, -np.inf, s), axis=1) < 0
+    assert others_negative.any() and not others_negative.all()
+    np.testing.assert_allclose(categorical[~others_negative], crammer_singer[~others_negative], rtol=1e-5)
+    np.testing.assert_allclose(categorical[others_negative], np.maximum(0.0, 1.0 - target[others_negative]),
+                               rtol=1e-5)
+    assert not np.allclose(categorical[others_negative], crammer_singer[others_negative], rtol=1e-3)
+    # optax converts no 0/1 label; Keras and polyloss do
+    unconverted = np.asarray(optax.losses.hinge_loss(xb, tb), dtype=np.float64)
+    assert not np.allclose(unconverted, polyloss.hinge_loss(xb, tb, reduction="none"), rtol=1e-3)
+    # the triplet eps: in the sum of powers (optax) or in each difference (torch), both 1e-6 by default
+    a = ns["anc"]
+    at_zero = np.asarray(optax.losses.triplet_margin_loss(a, a, a + 10.0, margin=20.0), dtype=np.float64)
+    torch_at_zero = F.triplet_margin_loss(ns["ANC"], ns["ANC"], ns["ANC"] + 10.0, margin=20.0, reduction="none")
+    # d(a, a) is sqrt(1e-6) = 1e-3 in optax, ||1e-6 * ones(4)|| = 2e-6 in torch; d(a, a + 10) is 20 + 2.5e-8
+    # in optax, ||-10 + 1e-6|| = 20 - 2e-6 in torch
+    np.testing.assert_allclose(at_zero, 1e-3 - 2.5e-8, rtol=1e-6 if JAX_X64 else 1e-3)  # 20.001 - 20 in float32
+    np.testing.assert_allclose(torch_at_zero.numpy(), 4e-6, rtol=1e-6)
