@@ -410,13 +410,15 @@ def is_eager(xp: Namespace, x: Array) -> bool:
     False under ``jax.jit``/``grad``/``vmap`` (tracers), under ``torch.compile``
     (FakeTensors), and for Dask's lazy arrays. Value checks run only when True.
     """
-    global _VALUE_READS
-    _VALUE_READS += 1
     try:
         test = _EAGER_TEST[id(xp)]
     except KeyError:
         test = _EAGER_TEST[id(xp)] = _eager_test(xp)
-    return test(x)
+    if not test(x):
+        return False
+    global _VALUE_READS
+    _VALUE_READS += 1  # counted only in eager calls: a traced global would be a guard
+    return True
 
 
 _EAGER_TEST: dict[int, Callable[[Array], bool]] = {}
@@ -424,9 +426,9 @@ _VALUE_READS = 0
 
 
 def value_reads() -> int:
-    """How many times :func:`is_eager` has been asked, in this process: every check of
-    array values asks it first, so a computation during which this count did not move
-    read nothing but the arrays' signatures (see :func:`call_signature`)."""
+    """How many times :func:`is_eager` has answered True, in this process: every check
+    of array values asks it first, so an eager computation during which this count did
+    not move read nothing but the arrays' signatures (see :func:`call_signature`)."""
     return _VALUE_READS
 
 
