@@ -86,7 +86,7 @@ def _plan(function: Callable[..., Any], arrays: tuple[Any, ...], options: dict[s
     if len(calls) != 1:
         return out, False
     call = calls[0]
-    same = len(call.arrays) == len(arrays) and all(a is b for a, b in zip(call.arrays, arrays))
+    same = len(call.arrays) == len(arrays) and all(a is b for a, b in zip(call.arrays, arrays, strict=True))
     like = next((i for i, a in enumerate(arrays) if a is call.like), None)
     if call.declined or not same or like is None or call.value_reads != reads:
         return out, False

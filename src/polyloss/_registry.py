@@ -46,7 +46,7 @@ LIBRARIES: Mapping[str, str] = {
 }
 
 #: Backends that may carry native kernels (``polyloss._native.<backend>``).
-NATIVE_BACKENDS = ("torch", "jax")
+NATIVE_BACKENDS = ("torch", "jax", "numpy")
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,8 @@ _CE_EXAMPLE = Example(
 )
 
 
-@register("CrossEntropyLoss", family="classification", peers=("torch.nn.functional.cross_entropy",), natives=("torch",),
+@register("CrossEntropyLoss", family="classification", peers=("torch.nn.functional.cross_entropy",),
+          natives=("torch", "numpy"),
           example=_CE_EXAMPLE)
 def cross_entropy(
     input: Array,

@@ -27,11 +27,10 @@ __all__ = [
     "Array",
     "Namespace",
     "array_namespace",
-    "call_signature",
-    "value_reads",
     "as_compute_dtype",
     "backend_module",
     "backend_name",
+    "call_signature",
     "class_axis",
     "compute_dtype",
     "cumulative_sum",
@@ -56,6 +55,7 @@ __all__ = [
     "take_class",
     "to_output",
     "value_range",
+    "value_reads",
 ]
 
 Array = Any
@@ -534,13 +534,13 @@ def value_range(xp: Namespace, x: Array) -> tuple[int, int] | None:
 # backend modules of the primitives
 # --------------------------------------------------------------------------
 
-_BACKEND_MODULES = {"torch": "polyloss._array._torch", "jax": "polyloss._array._jax"}
+_BACKEND_MODULES = ("torch", "jax", "numpy")
 _BACKEND_MODULE: dict[tuple[int, str], types.ModuleType | None] = {}
 
 
 def backend_module(xp: Namespace, package: str = "polyloss._array") -> types.ModuleType | None:
-    """The module of `package` written for the backend of `xp` (``<package>._torch`` or
-    ``<package>._jax``), or None: the generic path.
+    """The module of `package` written for the backend of `xp` (``<package>._torch``,
+    ``._jax`` or ``._numpy``), or None where there is none: the generic path.
 
     Such a module is imported with polyloss when its backend is already imported, else
     at the first array of its backend; an import cannot be traced by torch.compile, so a
@@ -560,7 +560,7 @@ def backend_module(xp: Namespace, package: str = "polyloss._array") -> types.Mod
     if module is None:
         if backend == "torch" and sys.modules["torch"].compiler.is_compiling():
             return None
-        module = importlib.import_module(name)
+        module = importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
     _BACKEND_MODULE[key] = module
     return module
 
