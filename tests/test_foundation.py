@@ -272,6 +272,29 @@ def test_torch_compile_fullgraph_regression():
     torch.testing.assert_close(g_compiled, g_eager, rtol=1e-12, atol=0)
 
 
+FIRST_CALL_COMPILED = """
+import warnings
+warnings.simplefilter("always")
+import polyloss  # before torch, as an isort-ordered script imports them
+import torch
+
+x, t = torch.randn(6, 4, requires_grad=True), torch.tensor([0, 3, 1, 2, 0, 1])
+compiled = torch.compile(lambda x, t: polyloss.cross_entropy(x, t, label_smoothing=0.1), fullgraph=True)
+value = compiled(x, t)
+torch.testing.assert_close(value, torch.nn.functional.cross_entropy(x, t, label_smoothing=0.1))
+"""
+
+
+@pytest.mark.slow
+def test_a_first_call_under_torch_compile_warns_nothing():
+    """polyloss imported before torch, and its very first call traced by torch.compile:
+    no Dynamo warning about the caches of array-api-compat's type tests."""
+    pytest.importorskip("torch")
+    done = subprocess.run([sys.executable, "-c", FIRST_CALL_COMPILED], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "lru_cache" not in done.stderr and "polyloss" not in done.stderr, done.stderr[-3000:]
+
+
 # -- loss objects -------------------------------------------------------------------
 
 

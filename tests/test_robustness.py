@@ -180,3 +180,19 @@ def test_jax_arrays_on_two_devices_are_named():
            "JAX_PLATFORMS": "cpu"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.startswith("ValueError input and target are on different devices"), out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "focal_loss", "poly1_cross_entropy", "poly1_focal_loss"])
+def test_a_nan_logit_gives_nan_not_a_number(name, backend):
+    """A NaN logit makes its row's loss NaN (the stable log-sum-exp's shift and its
+    guard for masked rows must not turn NaN into a finite number); other rows keep
+    their value."""
+    x = np.array([[np.nan, 0.0, 1.0], [0.0, 1.0, 2.0]])
+    t = np.array([0, 1])
+    fn = getattr(polyloss, name)
+    if name == "poly1_focal_loss":  # sigmoid-based: one-hot targets
+        t = np.eye(3)[t]
+    out = backend.to_numpy(fn(backend.asarray(x), backend.asarray(t), reduction="none"))
+    clean = np.asarray(fn(x[1:], t[1:], reduction="none"), dtype=np.float64)
+    assert np.any(np.isnan(out[0]))  # the row (or, for the elementwise poly-1 focal, the entry)
+    np.testing.assert_allclose(out[1:].astype(np.float64), clean, rtol=backend.rtol, atol=backend.atol)

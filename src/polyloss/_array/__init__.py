@@ -73,12 +73,8 @@ def _namespace_of(x: Array, name: str) -> Namespace:
     """The namespace of one argument, cached by type (resolution costs 1-3 µs)."""
     cls = type(x)
     xp = _NAMESPACE_BY_TYPE.get(cls)
-    if xp is None and _TORCH_MODULE in sys.modules:
-        # resolved without array-api-compat's lru_cache-wrapped type tests, which
-        # torch.compile warns about when a first call is traced
-        torch_kernels = sys.modules[_TORCH_MODULE]
-        if isinstance(x, torch_kernels.torch.Tensor):
-            xp = _NAMESPACE_BY_TYPE[cls] = torch_kernels.namespace
+    if xp is None and "torch" in sys.modules and isinstance(x, sys.modules["torch"].Tensor):
+        xp = _NAMESPACE_BY_TYPE[cls] = _torch_namespace()
     if xp is None:
         scalar = isinstance(x, (int, float, complex, bool)) or (
             cls.__module__ == "numpy" and cls.__name__ != "ndarray"  # np.float32(1), np.int64(2)
@@ -92,6 +88,19 @@ def _namespace_of(x: Array, name: str) -> Namespace:
         if _compat.is_dask_namespace(xp):
             xp = _DaskNamespace(xp)
         _NAMESPACE_BY_TYPE[cls] = xp
+    return xp
+
+
+def _torch_namespace() -> Namespace:
+    """array-api-compat's torch namespace, known without its lru_cache-wrapped type tests
+    (torch.compile warns about those when a first call is traced). The import statement
+    runs at trace time too; the caches are filled here so that nothing later in the same
+    trace looks the module up in ``sys.modules``."""
+    from . import _torch as torch_kernels
+
+    xp = torch_kernels.namespace
+    _BACKEND_NAME[id(xp)] = "torch"
+    _BACKEND_MODULE[(id(xp), __name__)] = torch_kernels
     return xp
 
 
@@ -733,8 +742,9 @@ def logsumexp_parts(xp: Namespace, x: Array, axis: int) -> tuple[Array, Array]:
     """
     m = _stopped_max(xp, x, axis)
     total = xp.sum(xp.exp(x - m), axis=axis)
-    # a row of all -inf (masked) logits: lse = 0 with a zero gradient, not log(0) = -inf
-    return m, xp.log(xp.where(total > 0.0, total, 1.0))
+    # a row of all -inf (masked) logits: lse = 0 with a zero gradient, not log(0) = -inf;
+    # a NaN sum (a NaN logit) stays NaN
+    return m, xp.log(xp.where(total == 0.0, 1.0, total))
 
 
 def along_axis(xp: Namespace, v: Array, ndim: int, axis: int) -> Array:
