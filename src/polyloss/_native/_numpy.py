@@ -51,14 +51,15 @@ def cross_entropy(
     if ignored is not None:
         loss = np.where(ignored, 0.0, loss)
     if reduction == "mean" and ignored is None and w_t is None:
-        out = loss.mean()
+        out = np.asarray(loss.mean())
     elif reduction == "mean":
         counted = ~ignored if ignored is not None else None
         if w_t is None:
             divisor = loss.size if counted is None else np.count_nonzero(counted)
         else:
             divisor = w_t.sum() if counted is None else np.where(counted, w_t, 0.0).sum()
-        out = loss.sum() / divisor if divisor else loss.sum() * 0.0
+        out = np.asarray(loss.sum() / divisor if divisor else loss.sum() * 0.0)
     else:
         out = loss.sum() if reduction == "sum" else loss
-    return np.asarray(out) if np.isfinite(out).all() else NotImplemented
+    # the types of the generic path: a 0-d array for "mean", NumPy's scalar for "sum"
+    return out if np.isfinite(out).all() else NotImplemented
