@@ -5,7 +5,10 @@ tests/parity/test_focal_parity.py."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -181,3 +184,208 @@ def test_torch_compile_fullgraph():
     tb = (x[:, 0] > 0).float()
     g = torch.compile(lambda a, b: polyloss.poly1_focal_loss(a, b, gamma=0.5), fullgraph=True)
     torch.testing.assert_close(g(x[:, 1], tb), polyloss.poly1_focal_loss(x[:, 1], tb, gamma=0.5))
+
+
+# --------------------------------------------------------------------------
+# torch's native softmax focal kernel against the generic path
+# --------------------------------------------------------------------------
+# tests/test_native.py runs every declared native on its registered example; here the
+# cases of the softmax focal kernel: layouts, ignore_index, every reduction, gamma on
+# both sides of 1, alpha, masked and saturated logits, the cases it must decline.
+
+
+@contextlib.contextmanager
+def _seam(mode: str) -> Iterator[list[bool]]:
+    """``"generic"``: no native kernel runs; ``"native"``: the kernels as shipped, with
+    whether each answered (True) or declined (False) recorded."""
+    import polyloss._native as N
+
+    answered: list[bool] = []
+    original = N.native_kernel
+
+    def kernel(xp: Any, name: str) -> Any:
+        found = original(xp, name)
+        if found is None or mode == "generic":
+            return None
+
+        def recorded(*args: Any, **kw: Any) -> Any:
+            out = found(*args, **kw)
+            answered.append(out is not NotImplemented)
+            return out
+
+        return recorded
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(N, "native_kernel", kernel)
+        yield answered
+
+
+def _torch_value_grad(backend: Any, fn: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Value of ``fn(x)`` and the gradient of ``sum(c * fn(x))`` for a fixed non-uniform c."""
+    import torch
+
+    xt = backend.asarray(x).requires_grad_(True)
+    out = fn(xt)
+    c = torch.linspace(0.5, 1.5, max(out.numel(), 1), dtype=out.dtype).reshape(out.shape)
+    (g,) = torch.autograd.grad((out * c).sum(), xt)
+    return backend.to_numpy(out.detach()), backend.to_numpy(g)
+
+
+def _native_conforms(backend: Any, fn: Any, x: np.ndarray, *, taken: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The native's value and gradient equal the generic path's (float64: rtol 1e-12,
+    float32: 1e-5); `taken`: whether the native must answer (else it must decline)."""
+    with _seam("native") as answered:
+        v1, g1 = _torch_value_grad(backend, fn, x)
+    with _seam("generic"):
+        v0, g0 = _torch_value_grad(backend, fn, x)
+    assert answered, "the focal_loss native was not asked"
+    assert all(answered) if taken else not any(answered), answered
+    tol = {"rtol": 1e-12, "atol": 1e-13} if backend.dtype == "float64" else {"rtol": 1e-5, "atol": 1e-6}
+    assert v1.dtype == v0.dtype
+    np.testing.assert_allclose(v1, v0, **tol)
+    np.testing.assert_allclose(g1, g0, **tol)
+    return v1, g1
+
+
+def _torch_only(backend: Any) -> None:
+    if backend.library != "torch":
+        pytest.skip("torch's native kernel")
+
+
+# (input shape, class axis): batched, K-dim, channel-last, a middle axis, unbatched
+LAYOUTS = {"2d": ((6, 4), 1), "kdim": ((2, 4, 3, 2), 1), "channel_last": ((2, 3, 4), -1),
+           "middle": ((2, 3, 4, 2), 2), "unbatched": ((4,), 0)}
+NATIVE_CASES = [
+    *[("kdim", "ignored", g, a, r) for g in (0.0, 0.5, 2.0) for a in (False, True) for r in ("mean", "sum", "none")],
+    *[(lay, tg, 2.0, True, r) for lay in LAYOUTS for tg in ("valid", "ignored", "all_ignored")
+      for r in ("mean", "none") if not (lay == "unbatched" and tg == "ignored")],
+]
+
+
+def _layout(layout: str, targets: str, seed: int = 7) -> tuple[np.ndarray, np.ndarray, int]:
+    shape, axis = LAYOUTS[layout]
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape) * 2
+    ax = axis % len(shape)
+    t = rng.integers(0, 4, size=tuple(d for i, d in enumerate(shape) if i != ax))
+    if targets == "ignored":
+        t.reshape(-1)[::3] = -100
+    elif targets == "all_ignored":
+        t[...] = -100
+    return x, t, axis
+
+
+@pytest.mark.parametrize(("layout", "targets", "gamma", "weighted", "reduction"), NATIVE_CASES,
+                         ids=["-".join(map(str, c)) for c in NATIVE_CASES])
+def test_native_focal_matches_generic_and_numpy(backend, layout, targets, gamma, weighted, reduction):
+    _torch_only(backend)
+    x, t, axis = _layout(layout, targets)
+    alpha = [0.1, 0.2, 0.3, 0.4] if weighted else None
+    ts = backend.asarray(t)
+
+    def fn(a: Any) -> Any:
+        return polyloss.focal_loss(a, ts, gamma=gamma, alpha=alpha, axis=axis, reduction=reduction)
+
+    value, grad = _native_conforms(backend, fn, x)
+    loss, keep = _np_focal(x.astype(backend.dtype).astype(np.float64), t, gamma, alpha, axis=axis % x.ndim)
+    want = {"none": loss, "sum": loss.sum(), "mean": loss.sum() / max(keep.sum(), 1)}[reduction]
+    np.testing.assert_allclose(value, want, rtol=backend.rtol * 10, atol=backend.atol)
+    assert np.isfinite(grad).all()
+    if targets == "all_ignored":
+        assert not grad.any() and not np.any(value)
+
+
+@pytest.mark.parametrize("gamma", GAMMAS)
+def test_native_focal_saturation(backend, gamma):
+    """Logits of ±1e4 (p_t = 1 and p_t = 0 to working precision): the generic path's
+    values and (finite) gradients."""
+    _torch_only(backend)
+    x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, -1e4], [1e4, 1e4, -1e4], [0.0, 0.0, 0.0], [30.0, 0.0, 0.0]])
+    t = backend.asarray(np.array([0, 0, 1, 2, 0]))
+    for reduction in ("mean", "none"):
+        _, grad = _native_conforms(backend, lambda a, r=reduction: polyloss.focal_loss(
+            a, t, gamma=gamma, alpha=[0.2, 0.3, 0.5], reduction=r), x)
+        assert np.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0])
+def test_native_focal_masked_logits(backend, gamma):
+    """-inf logits of other classes: taken, no contribution; an ignored row of all -inf
+    logits (its log-softmax is NaN): declined, 0 with a zero gradient; a -inf target
+    logit: +inf."""
+    _torch_only(backend)
+    inf = np.inf
+    x = np.array([[1.0, -inf, 0.5, 0.2], [2.0, -inf, -inf, -inf], [0.3, 0.1, -0.2, 1.0]])
+    t = backend.asarray(np.array([2, 0, 3]))
+    _, g = _native_conforms(backend, lambda a: polyloss.focal_loss(a, t, gamma=gamma), x)
+    assert not g[0, 1] and not g[1].any()
+    padded = np.concatenate([x, np.full((1, 4), -inf)])
+    tp = backend.asarray(np.array([2, 0, 3, -100]))
+    _, g = _native_conforms(backend, lambda a: polyloss.focal_loss(a, tp, gamma=gamma), padded, taken=False)
+    assert np.isfinite(g).all() and not g[3].any()
+    with _seam("native") as answered:
+        out = polyloss.focal_loss(backend.asarray(x), backend.asarray(np.array([1, 0, 3])), gamma=gamma,
+                                  reduction="none")
+    assert answered == [True]
+    assert backend.to_numpy(out)[0] == inf
+
+
+def test_native_focal_target_dtypes_and_ignore_index(backend):
+    """int32 and uint8 targets; an ignore_index inside [0, C) (the background class);
+    one a uint8 target cannot hold (nothing is ignored)."""
+    _torch_only(backend)
+    import torch
+
+    x, t, _ = _layout("kdim", "valid")
+    for dtype, ignore in ((torch.int32, -100), (torch.uint8, -100), (torch.int64, 0), (torch.int32, 3)):
+        ts = torch.as_tensor(t).to(dtype)
+        for reduction in ("mean", "none"):
+            value, _ = _native_conforms(backend, lambda a, r=reduction, ts=ts, ig=ignore: polyloss.focal_loss(
+                a, ts, ignore_index=ig, alpha=[0.1, 0.2, 0.3, 0.4], reduction=r), x)
+            kept = t if ignore < 0 else np.where(t == ignore, -100, t)
+            loss, keep = _np_focal(x.astype(backend.dtype).astype(np.float64), kept, 2.0, [0.1, 0.2, 0.3, 0.4])
+            want = loss if reduction == "none" else loss.sum() / keep.sum()
+            np.testing.assert_allclose(value, want, rtol=backend.rtol * 10, atol=backend.atol)
+
+
+def test_native_focal_declines_and_errors(backend):
+    """Out-of-range indices raise the ValueError naming the index (ignored ones do not);
+    NaN logits and torch.func transforms take the generic path; half precision keeps
+    its dtype; a second derivative raises instead of dropping terms."""
+    _torch_only(backend)
+    import torch
+
+    x, t, _ = _layout("kdim", "ignored")
+    xs = backend.asarray(x)
+    for bad in (4, -3):
+        tb = t.copy()
+        tb[1, 2, 1] = bad
+        with _seam("native") as answered, pytest.raises(ValueError, match=f"target holds class index {bad}"):
+            polyloss.focal_loss(xs, backend.asarray(tb))
+        assert answered == []  # raised inside the native
+    assert t[0, 0, 0] == -100 and t[0, 0, 1] != -100
+    for pixel in ((0, 0), (0, 1)):  # a NaN logit in an ignored row and in a counted one
+        xn = x.copy()
+        xn[(0, 1, *pixel)] = np.nan
+        tn = backend.asarray(t)
+        with _seam("native") as answered:
+            polyloss.focal_loss(backend.asarray(xn), tn)
+        assert answered == [False]
+        with _seam("native"):
+            native = backend.to_numpy(polyloss.focal_loss(backend.asarray(xn), tn, reduction="none"))
+        with _seam("generic"):
+            generic = backend.to_numpy(polyloss.focal_loss(backend.asarray(xn), tn, reduction="none"))
+        np.testing.assert_array_equal(native, generic)
+    ts = backend.asarray(t)
+    with _seam("native") as answered:
+        g = torch.func.grad(lambda a: polyloss.focal_loss(a, ts))(xs)
+    assert answered == [False]
+    _, want = backend.value_and_grad(lambda a: polyloss.focal_loss(a, ts), x)
+    np.testing.assert_allclose(backend.to_numpy(g), want, rtol=backend.rtol, atol=backend.atol)
+    half = polyloss.focal_loss(xs.to(torch.float16), ts, reduction="none")
+    assert half.dtype == torch.float16
+    np.testing.assert_allclose(half.float().numpy(), _np_focal(x.astype(np.float16).astype(np.float64), t, 2.0)[0],
+                               rtol=2e-3, atol=1e-3)
+    xg = xs.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(polyloss.focal_loss(xg, ts), xg, create_graph=True)
+    assert not g.requires_grad  # once differentiable: no silent second derivative

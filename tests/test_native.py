@@ -814,7 +814,8 @@ def _compiled(fn: Any, backend: str = "aot_eager") -> Any:
 
 
 def test_compile_class_index_out_of_range_nan(nb: Backend) -> None:
-    """Under torch.compile the class-index natives decline, and the generic path gives NaN."""
+    """Under torch.compile the class-index natives cannot raise for an out-of-range index:
+    they give NaN, as the generic path does, and the eager value otherwise."""
     if nb.library != "torch":
         pytest.skip("torch.compile")
     _skip_without(nb, "cross_entropy")
@@ -827,12 +828,10 @@ def test_compile_class_index_out_of_range_nan(nb: Backend) -> None:
                 + polyloss.nll_loss(x, t))
 
     f = _compiled(fn)
-    with seam("native") as runs:
-        assert np.isnan(float(f(x, bad)))
-        value = float(f(x, good))
-    assert not runs.any_taken()
-    assert {"cross_entropy", "nll_loss"} <= set(runs.resolved)  # asked, and declined
-    np.testing.assert_allclose(value, float(fn(x, good)), **_tol(nb))
+    assert np.isnan(float(f(x, bad)))
+    np.testing.assert_allclose(float(f(x, good)), float(fn(x, good)), **_tol(nb))
+    with seam("generic"):
+        np.testing.assert_allclose(float(_compiled(fn)(x, good)), float(fn(x, good)), **_tol(nb))
 
 
 def test_compile_natives_fullgraph(nb: Backend) -> None:

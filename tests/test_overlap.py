@@ -67,6 +67,33 @@ def test_class_map_equals_one_hot_and_channel_last(backend, fn):
     np.testing.assert_allclose(a, c, rtol=backend.rtol, atol=backend.atol)
 
 
+@pytest.mark.parametrize("fn", OVERLAP, ids=IDS)
+@pytest.mark.parametrize("kw", [
+    dict(activation="softmax", ignore_index=-100, include_background=False),
+    dict(activation="sigmoid", squared=True, batch=True, weight=[1.0, 2.0, 0.5]),
+    dict(activation=None, ignore_index=1, squared=True),
+    dict(activation="softmax", ignore_index=2, batch=True, include_background=False, weight=[2.0, 0.5]),
+], ids=["ignore-sentinel-nobg", "sigmoid-squared-batch-weight", "none-ignore-class", "ignore-class-batch"])
+def test_class_map_equals_one_hot_with_options(backend, fn, kw):
+    """A class map (summed without a one-hot) against its one-hot (the dense path): an
+    ignored label is an all-zero one-hot row, an ignored class in range drops its pixels."""
+    x, t = _seg(7, h=4, w=5)
+    if kw["activation"] is None:
+        x = 1 / (1 + np.exp(-x))
+    ignore = kw.get("ignore_index")
+    if ignore is not None and ignore < 0:
+        t[0, 1, :3] = ignore
+        t[1, 0, 0] = ignore
+    onehot = np.moveaxis(np.eye(3)[np.where(t < 0, 0, t)], -1, 1) * (t >= 0)[:, None]
+    a = fn(backend.asarray(x), backend.asarray(t), axis=1, reduction="none", **kw)
+    b = fn(backend.asarray(x), backend.asarray(onehot), axis=1, reduction="none", **kw)
+    np.testing.assert_allclose(backend.to_numpy(a), backend.to_numpy(b), rtol=backend.rtol, atol=backend.atol)
+    if backend.has_grad:
+        ga = backend.value_and_grad(lambda v: fn(v, backend.asarray(t), axis=1, **kw), x)[1]
+        gb = backend.value_and_grad(lambda v: fn(v, backend.asarray(onehot), axis=1, **kw), x)[1]
+        np.testing.assert_allclose(ga, gb, rtol=backend.rtol, atol=backend.atol)
+
+
 def test_dice_against_numpy_formula_and_shapes(backend):
     x, t = _seg(1)
     onehot = np.moveaxis(np.eye(3)[t], -1, 1)
@@ -233,6 +260,84 @@ def test_torch_gradcheck(fn, extra):
     assert torch.autograd.gradcheck(lambda a: fn(a, tt, axis=1, activation="softmax", **extra), (xt,))
 
 
+NATIVE_CASES = [
+    (polyloss.dice_loss, dict(activation="softmax"), "float64", 1),
+    (polyloss.dice_loss, dict(activation="softmax", ignore_index=-100, include_background=False), "float32", 1),
+    (polyloss.dice_loss, dict(activation=None, squared=True, ignore_index=-100), "float64", 1),
+    (polyloss.jaccard_loss, dict(activation="sigmoid", squared=True, weight=[1.0, 2.0, 0.5]), "float64", 1),
+    (polyloss.jaccard_loss, dict(activation="sigmoid", ignore_index=-100, batch=True), "float32", -1),
+    (polyloss.tversky_loss, dict(activation="softmax", alpha=0.3, beta=0.7, gamma=1.5, batch=True), "float64", -1),
+    (polyloss.tversky_loss, dict(activation="softmax", squared=True, ignore_index=1), "float64", 1),
+    (polyloss.generalized_dice_loss, dict(activation="softmax", w_type="simple", ignore_index=-100), "float64", 1),
+    (polyloss.generalized_dice_loss, dict(activation=None, include_background=False), "float32", -1),
+]
+
+
+def _torch_run(fn, x_np, t_np, kw, dtype, *, native):
+    """Value and gradient of ``sum(c * fn)`` on torch, with the loss's native kernel (each
+    run recorded) or with the generic path only."""
+    import torch
+
+    import polyloss._native as N
+
+    taken = []
+    original = N.native_kernel
+
+    def kernel(xp, name):
+        found = original(xp, name) if native else None
+        if found is None:
+            return None
+
+        def recorded(*args, **options):
+            out = found(*args, **options)
+            taken.append(out is not NotImplemented)
+            return out
+        return recorded
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(N, "native_kernel", kernel)
+        x = torch.tensor(x_np, dtype=getattr(torch, dtype), requires_grad=True)
+        out = fn(x, torch.from_numpy(t_np), **kw)
+        c = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype).reshape(out.shape)
+        (g,) = torch.autograd.grad((out * c).sum(), x)
+    return out.detach().numpy(), g.numpy(), taken
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("fn, kw, dtype, axis", NATIVE_CASES)
+def test_torch_native_matches_generic(fn, kw, dtype, axis, reduction):
+    """The torch kernel of the class-map sums (softmax, sigmoid, none; squared; ignored
+    pixels and classes; channel-last) against the generic path, value and gradient."""
+    x, t = _seg(8, n=3, c=3, h=5, w=4)
+    t = t.astype(np.int32 if dtype == "float32" else np.int64)
+    if kw.get("ignore_index") == -100:
+        t[0, 2, :] = -100
+        t[2, 0, 1] = -100
+    if kw["activation"] is None:
+        x = 1 / (1 + np.exp(-x))
+    if axis == -1:
+        x = np.moveaxis(x, 1, -1)
+    kw = dict(kw, axis=axis, reduction=reduction)
+    v1, g1, taken = _torch_run(fn, x, t, kw, dtype, native=True)
+    v0, g0, none = _torch_run(fn, x, t, kw, dtype, native=False)
+    assert taken == [True] and none == []
+    tol = dict(rtol=1e-12, atol=1e-13) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(v1, v0, **tol)
+    np.testing.assert_allclose(g1, g0, **tol)
+
+
+@needs_torch
+def test_torch_native_declines_a_middle_class_axis():
+    x, t = _seg(9, n=2, c=3, h=4, w=2)
+    x = np.moveaxis(x, 1, 2)  # (N, H, C, W): class axis 2
+    kw = dict(axis=2, activation="softmax", reduction="none")
+    v1, _, taken = _torch_run(polyloss.dice_loss, x, t, kw, "float64", native=True)
+    assert taken == [False]
+    want = polyloss.dice_loss(np.moveaxis(x, 2, 1), t, axis=1, activation="softmax", reduction="none")
+    np.testing.assert_allclose(v1, want, rtol=1e-12)
+
+
 @needs_jax
 def test_jax_jit_grad_vmap():
     import jax
@@ -265,10 +370,16 @@ def test_torch_compile_fullgraph():
 
     x, t = _seg(6)
     xt, tt = torch.tensor(x, dtype=torch.float32), torch.tensor(t)
+    tt[1, 0, 0] = -100
     for fn in (polyloss.dice_loss, polyloss.generalized_dice_loss):
         f = lambda a, b, fn=fn: fn(a, b, axis=1, activation="softmax", ignore_index=-100)  # noqa: E731
+        eager = f(xt, tt)  # the native kernel is resolved eagerly first: compiled, it is traced
         compiled = torch.compile(f, fullgraph=True)
-        torch.testing.assert_close(compiled(xt, tt), f(xt, tt))
+        torch.testing.assert_close(compiled(xt, tt), eager)
+        xg = xt.clone().requires_grad_(True)
+        (g_compiled,) = torch.autograd.grad(compiled(xg, tt), xg)
+        (g_eager,) = torch.autograd.grad(f(xg, tt), xg)
+        torch.testing.assert_close(g_compiled, g_eager)
         bad = tt.clone()
         bad[0, 0, 0] = 9
         assert torch.isnan(compiled(xt, bad))

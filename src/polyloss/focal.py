@@ -73,6 +73,7 @@ _FOCAL_EXAMPLE = Example(
     "FocalLoss",
     family="focal",
     peers=(Peer("article", "FocalLoss"), Peer("torch", "torch.nn.functional.cross_entropy", "at gamma=0")),
+    natives=("torch",),
     example=_FOCAL_EXAMPLE,
 )
 def focal_loss(
@@ -125,6 +126,18 @@ def focal_loss(
     nothing (value and gradient), and an ignored row of all ``-inf`` logits gives 0
     with a zero gradient; a ``-inf`` target logit gives ``+inf``.
 
+    The loss is the multi-class focal loss of Lin et al. [1]_, which scales the
+    cross-entropy down on well-classified entries.
+
+    On torch (eager calls) a fused kernel gives the same numbers: log-softmax, a
+    gather of the target, and an analytic backward (no one-hot); it keeps the
+    log-softmax, one array of the input's size, for the backward.
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár, "Focal Loss for Dense
+       Object Detection", ICCV, 2017. https://arxiv.org/abs/1708.02002
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -136,6 +149,12 @@ def focal_loss(
     xp, x, target, cax, num_classes, _, _ = class_indexed_args(
         input, target, axis=axis, reduction=reduction, weight=None, allow_probabilities=False
     )
+    a = option_array(xp, alpha, like=x, name="alpha")
+    check_option_shape("alpha", a, (num_classes,))
+    out = call_native("focal_loss", xp, x, target, like=input, gamma=gamma, alpha=a, ignore_index=ignore_index,
+                      axis=cax, reduction=reduction)
+    if out is not NotImplemented:
+        return out
     masks = index_masks(xp, target, num_classes, ignore_index)
     # log p_t from the gathered logit and the row's log-sum-exp (log_softmax is not formed):
     # masked (-inf) logits of other classes add nothing, an ignored all -inf row gives 0
@@ -144,9 +163,7 @@ def focal_loss(
     if masks.ignored is not None:  # an ignored row's log p_t may be -inf (-inf * 0 in the gradient)
         log_pt = xp.where(masks.ignored, 0.0, log_pt)
     loss = -_modulator_from_log_pt(xp, log_pt, gamma) * log_pt
-    a = option_array(xp, alpha, like=x, name="alpha")
     if a is not None:
-        check_option_shape("alpha", a, (num_classes,))
         loss = loss * take_1d(xp, a, masks.safe)  # alpha[target], not broadcast to the input's shape
     return reduce_indexed(xp, loss, reduction, masks, target_weight=None, like=input)
 
@@ -222,7 +239,13 @@ def sigmoid_focal_loss(
     Notes
     -----
     Matches ``torchvision.ops.sigmoid_focal_loss`` (which switches alpha off with a
-    negative value; polyloss with None).
+    negative value; polyloss with None). The loss is the binary focal loss of Lin
+    et al. [1]_.
+
+    References
+    ----------
+    .. [1] T.-Y. Lin, P. Goyal, R. Girshick, K. He, P. Dollár, "Focal Loss for Dense
+       Object Detection", ICCV, 2017. https://arxiv.org/abs/1708.02002
 
     Examples
     --------
@@ -290,7 +313,13 @@ def poly1_focal_loss(
 
     Notes
     -----
-    Transcribes the ``poly1_focal_loss`` of Leng et al. (2022), appendix.
+    Transcribes the ``poly1_focal_loss`` of Leng et al. [1]_, appendix.
+
+    References
+    ----------
+    .. [1] Z. Leng, M. Tan, C. Liu, E. D. Cubuk, X. Shi, S. Cheng, D. Anguelov, "PolyLoss:
+       A Polynomial Expansion Perspective of Classification Loss Functions", ICLR, 2022.
+       https://arxiv.org/abs/2204.12511
 
     Examples
     --------

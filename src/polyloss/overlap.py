@@ -1,17 +1,20 @@
 """Overlap losses for segmentation: Dice, Jaccard (soft IoU), Tversky, generalized Dice.
 
 All four share one computation (:func:`_overlap_sums`): an optional activation,
-targets made one-hot when they are a class map, ``ignore_index`` pixels removed
-from both the prediction and the target, the background class dropped on
-request, and per-sample, per-class sums
+``ignore_index`` pixels removed from both the prediction and the target, and
+per-sample, per-class sums
 
 .. math::
 
     I = \\sum p\\,t, \\qquad P = \\sum p \\;(\\text{or } \\sum p^2), \\qquad
     T = \\sum t \\;(\\text{or } \\sum t^2)
 
-over the spatial dimensions (and over the batch too with ``batch=True``). Each
-loss is then a line of arithmetic on ``I``, ``P`` and ``T``.
+over the spatial dimensions, from which the background class is dropped on
+request (and which are summed over the batch with ``batch=True``). A class-map
+target is made a floating one-hot only for ``soft_label``: otherwise ``I`` sums
+``p`` where the label is the class and ``T`` counts the labels (on torch's CPU, a
+native kernel of gathers and scatters). Each loss is then a line of arithmetic on
+``I``, ``P`` and ``T``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from ._array import (
     one_hot,
     option_array,
     power,
+    value_range,
 )
 from ._checks import (
     check_choice,
@@ -44,8 +48,9 @@ from ._checks import (
     check_reduction,
     check_same_shape,
 )
+from ._native import call_native
 from ._reduce import reduce, safe_divide
-from ._registry import Example, Peer, binary, given, labels, loss_object, register, uniform
+from ._registry import Example, Peer, given, labels, loss_object, register, uniform
 
 __all__ = [
     "DiceLoss",
@@ -102,8 +107,8 @@ _SUM_OPTIONS = (
 )
 
 
-def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> OverlapSums:
-    """Validate, activate, one-hot, mask and sum.
+def _overlap_sums(name: str, input: Array, target: Array, options: Mapping[str, Any]) -> OverlapSums:
+    """Validate, activate, mask and sum (through the loss `name`'s native where it has one).
 
     `options` holds the keyword options shared by every overlap loss (a loss passes
     its ``locals()``). The sums have shape ``(N, C)`` (``(C,)``
@@ -111,7 +116,7 @@ def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> Ov
     ``axis=None``; ``C`` counts the classes left after `include_background`.
     """
     (axis, activation, squared, batch, include_background, weight, ignore_index, reduction,
-     smooth_nr, smooth_dr, soft_label) = (options[name] for name in _SUM_OPTIONS)
+     smooth_nr, smooth_dr, soft_label) = (options[key] for key in _SUM_OPTIONS)
     xp = array_namespace(input=input, target=target)
     dtype = compute_dtype(xp, input)
     check_real(xp, target, "target")
@@ -143,7 +148,7 @@ def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> Ov
             keep = target != ignore_index
             p = xp.where(keep, p, 0.0)
             t = xp.where(keep, t, 0.0)
-        axes = tuple(range(0 if batch else 1, input.ndim))
+        sums = _dense_sums(xp, p, t, tuple(range(1, input.ndim)), squared, soft_label)
         w = None
     else:
         if input.ndim < 2:
@@ -160,8 +165,7 @@ def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> Ov
                 "activation='softmax' over a single class is constant 1; use activation='sigmoid' "
                 "for a one-channel input"
             )
-        p = _activate(xp, x, activation, cax)
-        keep = None
+        axes = tuple(i for i in range(1, input.ndim) if i != cax)
         if target.ndim == input.ndim - 1:
             integer_dtype_check(xp, target, "target")
             expected = tuple(s for i, s in enumerate(input.shape) if i != cax)
@@ -171,41 +175,49 @@ def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> Ov
                     f"input.shape={tuple(input.shape)} needs target.shape={expected}; "
                     f"got target.shape={tuple(target.shape)}"
                 )
-            check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
-            invalid = (target < 0) | (target >= num_classes)
-            if ignore_index is not None:
-                keep = xp.expand_dims(target != ignore_index, axis=cax)
-                invalid = invalid & (target != ignore_index)
-            t = one_hot(xp, target, num_classes, axis=cax, dtype=dtype)
-            # an out-of-range class under tracing: NaN, never a finite number
-            t = xp.where(xp.expand_dims(invalid, axis=cax), float("nan"), t)
+            sums = _class_map_sums(
+                name, xp, x, target, cax, axes, activation=activation, squared=squared,
+                ignore_index=ignore_index, soft_label=soft_label,
+            )
         else:
             check_same_shape(input, target)
+            p = _activate(xp, x, activation, cax)
             t = as_compute_dtype(xp, target, dtype)
             if ignore_index is not None:
                 if 0 <= ignore_index < num_classes:  # pixels of that class are ignored
-                    shape = [1] * input.ndim
-                    shape[cax] = num_classes
-                    classes = xp.arange(num_classes, device=device_of(t))
-                    pick = xp.reshape(classes, tuple(shape)) == ignore_index
+                    pick = _classes(xp, num_classes, input.ndim, cax, device_of(t)) == ignore_index
                     keep = xp.sum(xp.where(pick, t, 0.0), axis=cax, keepdims=True) == 0
                 else:  # a sentinel: unlabelled (all-zero) pixels are ignored
                     keep = xp.any(t != 0, axis=cax, keepdims=True)
-        if keep is not None:
-            p = xp.where(keep, p, 0.0)
-            t = xp.where(keep, t, 0.0)
+                p = xp.where(keep, p, 0.0)
+                t = xp.where(keep, t, 0.0)
+            sums = _dense_sums(xp, p, t, axes, squared, soft_label)
         if not include_background:
             if num_classes == 1:
                 raise ValueError(
                     "include_background=False drops the only class of a one-channel input"
                 )
-            index = (slice(None),) * cax + (slice(1, None), ...)
-            p, t = p[index], t[index]
+            sums = tuple(s[:, 1:] for s in sums)  # the sums are per class: drop class 0's
             num_classes -= 1
-        axes = tuple(i for i in range(input.ndim) if i != cax and (batch or i != 0))
-        w = option_array(xp, weight, like=p, name="weight")
+        w = option_array(xp, weight, like=sums[0], name="weight")
         check_option_shape("weight", w, (num_classes,))
+    if batch:
+        sums = tuple(xp.sum(s, axis=0) for s in sums)
+    return OverlapSums(xp, *sums, w)
 
+
+def _classes(xp: Namespace, num_classes: int, ndim: int, cax: int, device: Any) -> Array:
+    """``arange(num_classes)`` shaped to broadcast along the class axis `cax`."""
+    shape = [1] * ndim
+    shape[cax] = num_classes
+    return xp.reshape(xp.arange(num_classes, device=device), tuple(shape))
+
+
+def _dense_sums(
+    xp: Namespace, p: Array, t: Array, axes: tuple[int, ...], squared: bool, soft_label: bool
+) -> tuple[Array, Array, Array, Array]:
+    """I, P, T and the volume ``sum t`` of masked predictions and targets of one shape,
+    summed over `axes`."""
     truth = _sum(xp, t, axes)
     if soft_label:
         # MONAI's soft-label sums (Wang et al., JDTLosses): from the L1 norms (the squared L2
@@ -216,11 +228,68 @@ def _overlap_sums(input: Array, target: Array, options: Mapping[str, Any]) -> Ov
             pred, truth_o, diff = _sum(xp, p * p, axes), _sum(xp, t * t, axes), _sum(xp, d * d, axes)
         else:
             pred, truth_o, diff = _sum(xp, xp.abs(p), axes), _sum(xp, xp.abs(t), axes), _sum(xp, xp.abs(d), axes)
-        return OverlapSums(xp, (pred + truth_o - diff) / 2.0, pred, truth_o, truth, w)
+        return (pred + truth_o - diff) / 2.0, pred, truth_o, truth
     intersection = _sum(xp, p * t, axes)
     pred = _sum(xp, p * p if squared else p, axes)
     truth_sq = _sum(xp, t * t, axes) if squared else truth
-    return OverlapSums(xp, intersection, pred, truth_sq, truth, w)
+    return intersection, pred, truth_sq, truth
+
+
+def _class_map_sums(
+    name: str, xp: Namespace, x: Array, target: Array, cax: int, axes: tuple[int, ...], *,
+    activation: str | None, squared: bool, ignore_index: int | None, soft_label: bool,
+) -> tuple[Array, Array, Array, Array]:
+    """I, P, T and the volume (T again) of scores `x` (before the activation) and an
+    integer class map `target`, per sample and class, without a floating one-hot.
+
+    ``I = sum(where(t == c, p, 0))`` and ``T = sum(t == c)`` per class; the loss's
+    native kernel makes them where it has one. Out-of-range labels raise in eager
+    calls; where they cannot be read (traced or lazy), the sums of their samples are NaN.
+    """
+    num_classes = x.shape[cax]
+    bounds = value_range(xp, target)
+    if bounds is not None:
+        lowest, highest = bounds
+        if lowest < 0 or highest >= num_classes:  # ignored pixels, or a ValueError naming target
+            check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
+        if ignore_index is not None and not lowest <= ignore_index <= highest:
+            ignore_index = None  # no pixel is ignored
+    native = NotImplemented
+    if not soft_label:
+        native = call_native(
+            name, xp, x, target, like=x, axis=cax, activation=activation, squared=squared,
+            ignore_index=ignore_index, checked=bounds is not None,
+        )
+    if native is not NotImplemented:
+        i, p_sum, t_sum = xp.unstack(native)
+        sums = (i, p_sum, t_sum, t_sum)
+    else:
+        p = _activate(xp, x, activation, cax)
+        if ignore_index is not None:
+            kept = xp.expand_dims(target != ignore_index, axis=cax)
+            p = xp.where(kept, p, 0.0)
+        if soft_label:  # MONAI's sums need |p - t| on every class: the one-hot is made
+            t = one_hot(xp, target, num_classes, axis=cax, dtype=p.dtype)
+            if ignore_index is not None:
+                t = xp.where(kept, t, 0.0)
+            sums = _dense_sums(xp, p, t, axes, squared, soft_label)
+        else:
+            classes = _classes(xp, num_classes, x.ndim, cax, device_of(target))
+            if ignore_index is not None and 0 <= ignore_index < num_classes:
+                classes = xp.where(classes == ignore_index, num_classes, classes)  # that class: no pixel
+            hit = xp.expand_dims(target, axis=cax) == classes
+            truth = _sum(xp, xp.astype(hit, p.dtype), axes)
+            sums = (_sum(xp, xp.where(hit, p, 0.0), axes), _sum(xp, p * p if squared else p, axes), truth, truth)
+    if bounds is None:  # an out-of-range class under tracing: NaN, never a finite number
+        invalid = (target < 0) | (target >= num_classes)
+        if ignore_index is not None:
+            invalid = invalid & (target != ignore_index)
+        bad = xp.any(invalid, axis=tuple(range(1, target.ndim))) if target.ndim > 1 else invalid
+        bad = xp.expand_dims(bad, axis=-1)
+        i, p_sum, t_sum, volume = sums
+        sums = (xp.where(bad, float("nan"), i), p_sum, xp.where(bad, float("nan"), t_sum),
+                xp.where(bad, float("nan"), volume))
+    return sums
 
 
 _COMMON_DOC = """\
@@ -286,6 +355,7 @@ _DICE_EXAMPLE = Example(
     family="overlap",
     peers=("monai.losses.DiceLoss", "segmentation_models_pytorch.losses.DiceLoss", "keras.losses.Dice",
            Peer("article", "DiceLoss")),
+    natives=("torch",),
     example=_DICE_EXAMPLE,
 )
 def dice_loss(
@@ -327,6 +397,20 @@ def dice_loss(
     ``smooth_nr=2.0, smooth_dr=1.0`` with ``axis=None``. MONAI's weighted
     ``"mean"`` divides by the number of classes, polyloss by the total weight.
 
+    The soft Dice loss, with ``squared=True``, is that of Milletari et al.'s V-Net
+    [1]_.
+
+    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
+    (a gather of p at the label, scatters into the per-class sums, and a closed-form
+    backward through the softmax); it keeps p, one array of the input's size, for
+    the backward.
+
+    References
+    ----------
+    .. [1] F. Milletari, N. Navab, S.-A. Ahmadi, "V-Net: Fully Convolutional Neural
+       Networks for Volumetric Medical Image Segmentation", 3DV, 2016.
+       https://arxiv.org/abs/1606.04797
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -335,13 +419,13 @@ def dice_loss(
     >>> round(float(polyloss.dice_loss(p, t)), 6)
     0.12
     """
-    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
+    xp, i, p, t, volume, w = _overlap_sums("dice_loss", input, target, locals())
     loss = 1.0 - _ratio(xp, 2.0 * i + smooth_nr, p + t + smooth_dr)
     return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
 
 
 _JACCARD_EXAMPLE = Example(
-    (uniform((2, 3, 4), seed=21), binary((2, 3, 4), seed=22)),
+    (uniform((2, 3, 4), seed=21), labels((2, 4), 3, seed=22)),
     options={"axis": 1, "activation": "sigmoid", "squared": True, "weight": [1.0, 2.0, 0.5]},
 )
 
@@ -351,6 +435,7 @@ _JACCARD_EXAMPLE = Example(
     family="overlap",
     peers=(Peer("monai", "monai.losses.DiceLoss", "jaccard=True"),
            "segmentation_models_pytorch.losses.JaccardLoss"),
+    natives=("torch",),
     example=_JACCARD_EXAMPLE,
 )
 def jaccard_loss(
@@ -389,6 +474,18 @@ def jaccard_loss(
     ``JaccardLoss(smooth=s)`` (:math:`1 - (I + s)/(P + T - I + s)`) is
     ``smooth_nr = smooth_dr = 2s``.
 
+    The soft IoU as a loss to optimise directly is that of Rahman and Wang [1]_.
+
+    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
+    (a gather of p at the label, scatters into the per-class sums, and a closed-form
+    backward through the softmax); it keeps p, one array of the input's size, for
+    the backward.
+
+    References
+    ----------
+    .. [1] M. A. Rahman, Y. Wang, "Optimizing Intersection-Over-Union in Deep Neural
+       Networks for Image Segmentation", ISVC, 2016.
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -397,18 +494,19 @@ def jaccard_loss(
     >>> round(float(polyloss.jaccard_loss(p, t, smooth_nr=0.0, smooth_dr=0.0)), 6)
     0.26087
     """
-    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
+    xp, i, p, t, volume, w = _overlap_sums("jaccard_loss", input, target, locals())
     loss = 1.0 - _ratio(xp, 2.0 * i + smooth_nr, 2.0 * (p + t - i) + smooth_dr)
     return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
 
 
 _TVERSKY_EXAMPLE = Example(
-    (uniform((2, 3, 2, 2), seed=31), labels((2, 2, 2), 3, seed=32)),
-    options={"axis": 1, "activation": "softmax", "alpha": 0.3, "beta": 0.7, "gamma": 1.5},
+    (uniform((2, 3, 2, 2), seed=31), labels((2, 2, 2), 3, seed=32, ignored=(3,))),
+    options={"axis": 1, "activation": "softmax", "alpha": 0.3, "beta": 0.7, "gamma": 1.5, "ignore_index": -100},
 )
 
 
-@register("TverskyLoss", family="overlap", peers=("monai.losses.TverskyLoss",), example=_TVERSKY_EXAMPLE)
+@register("TverskyLoss", family="overlap", peers=("monai.losses.TverskyLoss",), natives=("torch",),
+          example=_TVERSKY_EXAMPLE)
 def tversky_loss(
     input: Array,
     target: Array,
@@ -457,6 +555,20 @@ def tversky_loss(
     ``tversky_loss(smooth_nr=s, smooth_dr=s)`` equals
     ``dice_loss(smooth_nr=2s, smooth_dr=2s)``.
 
+    The Tversky index as a loss, trading false positives against false negatives
+    for unbalanced segmentation, is that of Salehi et al. [1]_.
+
+    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
+    (a gather of p at the label, scatters into the per-class sums, and a closed-form
+    backward through the softmax); it keeps p, one array of the input's size, for
+    the backward.
+
+    References
+    ----------
+    .. [1] S. S. M. Salehi, D. Erdogmus, A. Gholipour, "Tversky loss function for
+       image segmentation using 3D fully convolutional deep networks", MLMI, 2017.
+       https://arxiv.org/abs/1706.05721
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -468,7 +580,7 @@ def tversky_loss(
     check_nonnegative("alpha", alpha)
     check_nonnegative("beta", beta)
     check_nonnegative("gamma", gamma)
-    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
+    xp, i, p, t, volume, w = _overlap_sums("tversky_loss", input, target, locals())
     index = _ratio(xp, i + smooth_nr, i + alpha * (p - i) + beta * (t - i) + smooth_dr)
     loss = power(xp, 1.0 - index, gamma)
     return reduce(xp, loss, reduction, weight=w, dtype=input.dtype)
@@ -503,6 +615,7 @@ def _class_weights(xp: Namespace, volume: Array, w_type: str, batch: bool) -> Ar
     "GeneralizedDiceLoss",
     family="overlap",
     peers=("monai.losses.GeneralizedDiceLoss",),
+    natives=("torch",),
     example=_GDL_EXAMPLE,
 )
 def generalized_dice_loss(
@@ -548,6 +661,19 @@ def generalized_dice_loss(
     Matches ``monai.losses.GeneralizedDiceLoss`` (MONAI computes the weights in
     float32; polyloss in the input's dtype).
 
+    The loss and its class weights are those of Sudre et al. [1]_.
+
+    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
+    (a gather of p at the label, scatters into the per-class sums, and a closed-form
+    backward through the softmax); it keeps p, one array of the input's size, for
+    the backward.
+
+    References
+    ----------
+    .. [1] C. H. Sudre, W. Li, T. Vercauteren, S. Ourselin, M. J. Cardoso, "Generalised
+       Dice overlap as a deep learning loss function for highly unbalanced
+       segmentations", DLMIA, 2017. https://arxiv.org/abs/1707.03237
+
     Examples
     --------
     >>> import numpy as np, polyloss
@@ -561,7 +687,7 @@ def generalized_dice_loss(
         raise ValueError(
             "weight is per class and needs a class axis; it must be None with axis=None"
         )
-    xp, i, p, t, volume, w = _overlap_sums(input, target, locals())
+    xp, i, p, t, volume, w = _overlap_sums("generalized_dice_loss", input, target, locals())
     if axis is None:  # one class per sample: the weight then only scales against the smoothing
         # (no generator here: it would make xp a cell, which locals() above reads unset
         # under torch.compile)

@@ -7,8 +7,9 @@ loss functions have already validated the arguments. A kernel returns
 ``NotImplemented`` for what it does not cover exactly; the generic path then runs.
 In particular:
 
-- class-index losses under tracing (``torch.compile``, ``vmap``): ATen's kernels do
-  not give NaN for an out-of-range index there, the generic path does;
+- class-index losses under tracing (``torch.compile``, ``vmap``) cannot read an index
+  to raise for it: an out-of-range one is made ignored for the kernel and the result
+  NaN by ``where``, as on the generic path;
 - a ``"mean"`` whose divisor is 0 (every target ignored): torch gives NaN, polyloss
   0 with a zero gradient. On CPU the result is checked (a cheap read) and the
   generic path redoes the rare NaN case; on other devices the kernel divides the
@@ -109,12 +110,13 @@ def _unflatten(out: torch.Tensor, x: torch.Tensor, axis: int, reduction: str) ->
 
 def _indexed(kernel, x, target, weight, ignore_index, axis, reduction, *extra):
     """Run an ATen class-index kernel with polyloss' mean convention (0 when nothing counts)."""
-    if not _eager(x):
-        return NotImplemented  # out-of-range indices must give NaN under tracing
     if target.dtype != torch.int64:
         target = target.long()
     shaped = x
     x, target = _class_first(x, target, axis)
+    if not _eager(shaped):
+        out = _indexed_traced(kernel, x, target, weight, ignore_index, reduction, extra)
+        return _unflatten(out, shaped, axis, reduction)
     cpu = _reads_cheaply(x)
     if not cpu:  # CUDA kernels assert on the device rather than raise: validate first
         _check_indices(target, x.shape[1 if x.ndim > 1 else 0], ignore_index)
@@ -141,6 +143,28 @@ def _indexed(kernel, x, target, weight, ignore_index, axis, reduction, *extra):
     return safe_divide(xp, total, divisor)
 
 
+def _indexed_traced(kernel, x, target, weight, ignore_index, reduction, extra):
+    """`_indexed` under torch.compile or vmap, where no value can be read: an out-of-range
+    index is sent to `ignore_index` before the kernel (never read out of bounds) and gives
+    NaN after it, and a mean over nothing is 0; all by ``where``, without a branch."""
+    num_classes = x.shape[1 if x.ndim > 1 else 0]
+    counted = (target >= 0) & (target < num_classes)
+    ignored = target == ignore_index
+    valid = counted | ignored
+    safe = torch.where(valid, target, ignore_index)
+    if reduction == "none":
+        return torch.where(valid, kernel(x, safe, weight, 0, ignore_index, *extra), float("nan"))
+    total = kernel(x, safe, weight, 2, ignore_index, *extra)
+    if reduction == "mean":
+        counted = counted & ~ignored
+        if weight is None:
+            divisor = counted.sum(dtype=total.dtype)
+        else:
+            divisor = torch.where(counted, weight[torch.where(counted, target, 0)], 0.0).sum()
+        total = safe_divide(xp, total, divisor)
+    return torch.where(valid.all(), total, float("nan"))
+
+
 def nll_loss(
     x: torch.Tensor, target: torch.Tensor, *, weight: torch.Tensor | None, ignore_index: int,
     axis: int, reduction: str,
@@ -159,6 +183,124 @@ def cross_entropy(
     return _indexed(
         _nn.cross_entropy_loss, x, target, weight, ignore_index, axis, reduction, float(label_smoothing)
     )
+
+
+# --------------------------------------------------------------------------
+# overlap: per-class sums of a class map (Dice, Jaccard, Tversky, generalized Dice)
+# --------------------------------------------------------------------------
+
+# The four overlap losses differ only in the arithmetic on the (N, C) sums I = sum p t,
+# P = sum p (sum p^2 with `squared`) and T = sum t, which stays in polyloss.overlap. With
+# a class map t the kernel makes them without a one-hot: p at the label (p_t) by a
+# gather, I and T by scatters into (N, C), P by a sum. The backward with a softmax is
+# dx = p (G - sum_c p G) for G = dL/dP + dL/dI [t = c], in closed form:
+# p (dL/dP - a) + [t = c] p_t dL/dI_t, with a = sum_c p dL/dP (a batched matrix product)
+# + p_t dL/dI_t: one (N, C, S) tensor made. Otherwise (sigmoid, none, squared) G itself
+# is made (dL/dP, times 2p with `squared`, plus dL/dI at the label by a scatter) and the
+# activation's own backward kernel applied. Ignored pixels have a zero gradient.
+
+
+class _ClassMapSums(torch.autograd.Function):
+    """``(3, N, C)``: I, P and T of activated ``(N, C, S)`` (``cdim=1``) or ``(N, S, C)``
+    (``cdim=2``) scores and ``(N, S)`` int64 labels in range; `keep` (or None) marks the
+    pixels that count."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, labels: Any, keep: Any, activation: str | None, squared: bool,
+                cdim: int) -> Any:
+        if activation == "softmax":
+            p = torch.softmax(x, cdim)
+        elif activation == "sigmoid":
+            p = torch.sigmoid(x)
+        else:
+            p = x
+        sdim = 3 - cdim
+        if keep is None:
+            counts = x.new_ones(()).expand(labels.shape)
+        else:  # p is 0 on ignored pixels from here on, so is their gradient after an activation
+            p = p * keep.unsqueeze(cdim) if p is x else p.mul_(keep.unsqueeze(cdim))
+            counts = keep.to(x.dtype)
+        pt = p.gather(cdim, labels.unsqueeze(cdim)).squeeze(cdim)
+        sums = x.new_zeros((3, x.shape[0], x.shape[cdim]))
+        sums[0].scatter_add_(1, labels, pt)
+        if squared:
+            torch.linalg.vecdot(p, p, dim=sdim, out=sums[1])
+        else:
+            torch.sum(p, sdim, out=sums[1])
+        sums[2].scatter_add_(1, labels, counts)
+        closed = activation == "softmax" and not squared
+        ctx.save_for_backward(
+            p if (activation is not None or squared) else None,
+            labels,
+            keep if activation is None else None,
+            pt if closed else None,
+        )
+        ctx.activation, ctx.squared, ctx.cdim, ctx.shape = activation, squared, cdim, x.shape
+        return sums
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: Any) -> tuple[Any, ...]:
+        p, labels, keep, pt = ctx.saved_tensors
+        cdim = ctx.cdim
+        sdim = 3 - cdim
+        g_label = g[0].gather(1, labels)  # dL/dI at each pixel's label
+        if pt is None:
+            g_pred = g[1].unsqueeze(sdim)
+            grad = p * (2.0 * g_pred) if ctx.squared else g_pred.expand(ctx.shape).contiguous()
+        else:  # softmax, not squared: the closed form, a = sum_c p dL/dP + p_t dL/dI_t
+            a = (g_label * pt).unsqueeze(cdim)
+            if cdim == 1:
+                a.baddbmm_(g[1].unsqueeze(1), p)
+            else:
+                a.baddbmm_(p, g[1].unsqueeze(2))
+            grad = torch.sub(g[1].unsqueeze(sdim), a)
+        grad.scatter_add_(cdim, labels.unsqueeze(cdim), g_label.unsqueeze(cdim))
+        if pt is not None:
+            grad.mul_(p)
+        elif ctx.activation == "softmax":
+            grad = torch._softmax_backward_data(grad, p, cdim, p.dtype)
+        elif ctx.activation == "sigmoid":
+            grad = torch.ops.aten.sigmoid_backward(grad, p)
+        elif keep is not None:
+            grad.mul_(keep.unsqueeze(cdim))
+        return grad, None, None, None, None, None
+
+
+def _class_map_sums(
+    x: torch.Tensor, target: torch.Tensor, *, axis: int, activation: str | None, squared: bool,
+    ignore_index: int | None, checked: bool,
+) -> torch.Tensor:
+    """``(3, N, C)``: the sums I, P, T over the spatial dimensions of each sample and
+    class, for validated scores (compute dtype, class axis `axis`, before the
+    activation) and an integer class map. Pixels equal to `ignore_index` count in no
+    sum. Labels not `checked` (traced calls) may be out of range: they are clamped
+    here, and the caller makes those samples' sums NaN. The class axis must be 1 or the
+    last one. CPU only: on an accelerator the scatters into (N, C) would serialise on a
+    handful of addresses (and are not deterministic), so the generic path's masked sums
+    run there, as under ``torch.func`` transforms (``vmap``, ``grad``)."""
+    if not x.is_cpu or torch._C._are_functorch_transforms_active():
+        return NotImplemented
+    n, num_classes = x.shape[0], x.shape[axis]
+    if axis == 1:
+        x3, cdim = x.reshape(n, num_classes, -1), 1
+    elif axis == x.ndim - 1:
+        x3, cdim = x.reshape(n, -1, num_classes), 2
+    else:
+        return NotImplemented
+    labels = target.reshape(n, -1)
+    if labels.dtype != torch.int64:
+        labels = labels.long()
+    keep = None
+    if ignore_index is not None:
+        keep = labels != ignore_index
+        labels = labels.masked_fill(~keep, 0)
+    if not checked:
+        labels = labels.clamp(0, num_classes - 1)
+    return _ClassMapSums.apply(x3, labels, keep, activation, squared, cdim)
+
+
+dice_loss = jaccard_loss = tversky_loss = generalized_dice_loss = _class_map_sums
 
 
 # --------------------------------------------------------------------------
@@ -238,6 +380,110 @@ def sigmoid_focal_loss(
     if reduction == "none":
         return loss
     return loss.sum() if reduction == "sum" else loss.mean()
+
+
+# Softmax focal with class indices: log p_t gathered from ATen's fused log-softmax
+# ((x - m) - log(sum exp(x - m)), the generic path's arithmetic), (1 - p_t)^gamma from
+# -expm1(log p_t), no one-hot in the forward, and an analytic backward: with
+# G = g d loss / d log p_t, dx = G (onehot_t - softmax), which is ATen's log-softmax
+# backward of G scattered to the target. The log-softmax is kept for the backward
+# (one tensor of the input's size: recomputing it costs more than the focal arithmetic).
+# A row whose log-softmax is NaN -- every logit -inf (a masked row), a +inf or a NaN
+# logit -- sends the call to the generic path, which has its own rules for such rows.
+
+
+_functorch_active = torch._C._are_functorch_transforms_active
+_log_softmax_backward = torch.ops.aten._log_softmax_backward_data
+
+
+class _SoftmaxFocal(torch.autograd.Function):
+    """Element losses ``-alpha_t q^gamma log p_t`` from the precomputed (not
+    differentiable) log-softmax `lsm`, ``lp = log p_t`` (0 where ignored), ``q = 1 - p_t``
+    and ``mod = q^gamma``; their sum, divided by `count` for ``"mean"``. Differentiable
+    in `x` only, and once (``once_differentiable``: no second derivative)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, lsm: Any, lp: Any, q: Any, mod: Any, index: Any, ignored: Any, alpha_t: Any,
+                gamma: float, axis: int, reduction: str, count: Any) -> Any:
+        # (ctx in forward, no setup_context: Function.apply then skips binding the
+        # arguments by inspect.signature, which costs as much as the arithmetic on
+        # small inputs; under torch.func transforms the generic path runs instead)
+        ctx.save_for_backward(lsm, lp, q, mod, index, ignored, alpha_t)
+        ctx.gamma, ctx.axis, ctx.reduction, ctx.count = gamma, axis, reduction, count
+        loss = lp.neg() if mod is None else torch.mul(mod, lp).neg_()
+        if alpha_t is not None:
+            loss.mul_(alpha_t)
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        return total if reduction == "sum" else total / count
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, g: Any) -> tuple[Any, ...]:
+        lsm, lp, q, mod, index, ignored, alpha_t = ctx.saved_tensors
+        if ctx.reduction == "mean":
+            g = g / ctx.count
+        if mod is None:  # gamma = 0: d loss / d log p_t = -alpha_t
+            dlp = torch.full_like(lp, -1.0) if alpha_t is None else alpha_t.neg()
+            if ignored is not None:
+                dlp.masked_fill_(ignored, 0.0)
+        else:
+            # d(-q^gamma log p_t) / d log p_t = q^gamma (gamma p_t log p_t / q - 1), and 0
+            # where log p_t > -tiny (p_t = 1 to working precision), as the generic
+            # path's modulator; that also covers the ignored entries (log p_t = 0)
+            dlp = torch.div(lp, q).mul_(lp.exp()).mul_(ctx.gamma).sub_(1.0).mul_(mod)
+            dlp.masked_fill_(lp > -torch.finfo(lp.dtype).tiny, 0.0)
+            if alpha_t is not None:
+                dlp.mul_(alpha_t)
+        dlp.mul_(g)
+        # G onehot_t - softmax * G: ATen's log-softmax backward of G scattered to the
+        # target (its fused exp is twice as fast as torch.exp on CPU)
+        onehot_g = torch.zeros_like(lsm).scatter_(ctx.axis, index, dlp.unsqueeze(ctx.axis))
+        return _log_softmax_backward(onehot_g, lsm, ctx.axis, lsm.dtype), *(None,) * 11
+
+
+def focal_loss(
+    x: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: torch.Tensor | None, ignore_index: int,
+    axis: int, reduction: str,
+) -> torch.Tensor:
+    """Softmax focal loss of validated logits (compute dtype, class axis `axis`), integer
+    class indices and a validated ``(C,)`` alpha. Eager calls only (out-of-range indices
+    must give NaN under tracing: the generic path), outside torch.func transforms; an
+    out-of-range index raises the ValueError of ``check_class_indices``."""
+    if not _eager(x) or _functorch_active():
+        return NotImplemented
+    num_classes = x.shape[axis]
+    lo, hi = (v.item() for v in torch.aminmax(target))
+    info = torch.iinfo(target.dtype)
+    if not info.min <= ignore_index <= info.max:  # no entry can equal it (as index_masks)
+        ignore_index = None
+    ignored, safe = None, target
+    if ignore_index is not None and lo <= ignore_index <= hi:
+        ignored = target == ignore_index
+        safe = target.masked_fill(ignored, 0)
+        lo, hi = (v.item() for v in torch.aminmax(safe))
+    if lo < 0 or hi >= num_classes:
+        check_class_indices(xp, target, num_classes, ignore_index=ignore_index)  # raises
+        return NotImplemented
+    safe = safe.long()
+    index = safe.unsqueeze(axis)
+    with torch.no_grad():
+        lsm = torch.log_softmax(x, axis)
+        lp = lsm.gather(axis, index).squeeze(axis)
+        if math.isnan(lp.sum().item()):  # log p_t <= 0: NaN only from a NaN row (see above)
+            return NotImplemented
+        if ignored is not None:
+            lp.masked_fill_(ignored, 0.0)
+        q = mod = None
+        if gamma != 0:
+            q = torch.expm1(lp).neg_()  # 1 - p_t, without cancellation
+            mod = q.pow(float(gamma))
+    alpha_t = None if alpha is None else alpha.take(safe)
+    count = None
+    if reduction == "mean":  # the entries that count; 1 when none does (the sum is then 0)
+        count = target.numel() if ignored is None else (target.numel() - ignored.sum()).clamp_(min=1)
+    return _SoftmaxFocal.apply(x, lsm, lp, q, mod, index, ignored, alpha_t, float(gamma), axis, reduction, count)
 
 
 # --------------------------------------------------------------------------
