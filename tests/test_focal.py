@@ -5,15 +5,14 @@ tests/parity/test_focal_parity.py."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
 import polyloss
+from natives import seam
 
 GAMMAS = [0.0, 0.5, 1.0, 2.0, 5.0]
 SIGMOID = [polyloss.sigmoid_focal_loss, polyloss.poly1_focal_loss]
@@ -194,32 +193,6 @@ def test_torch_compile_fullgraph():
 # both sides of 1, alpha, masked and saturated logits, the cases it must decline.
 
 
-@contextlib.contextmanager
-def _seam(mode: str) -> Iterator[list[bool]]:
-    """``"generic"``: no native kernel runs; ``"native"``: the kernels as shipped, with
-    whether each answered (True) or declined (False) recorded."""
-    import polyloss._native as N
-
-    answered: list[bool] = []
-    original = N.native_kernel
-
-    def kernel(xp: Any, name: str) -> Any:
-        found = original(xp, name)
-        if found is None or mode == "generic":
-            return None
-
-        def recorded(*args: Any, **kw: Any) -> Any:
-            out = found(*args, **kw)
-            answered.append(out is not NotImplemented)
-            return out
-
-        return recorded
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(N, "native_kernel", kernel)
-        yield answered
-
-
 def _torch_value_grad(backend: Any, fn: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Value of ``fn(x)`` and the gradient of ``sum(c * fn(x))`` for a fixed non-uniform c."""
     import torch
@@ -234,12 +207,12 @@ def _torch_value_grad(backend: Any, fn: Any, x: np.ndarray) -> tuple[np.ndarray,
 def _native_conforms(backend: Any, fn: Any, x: np.ndarray, *, taken: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The native's value and gradient equal the generic path's (float64: rtol 1e-12,
     float32: 1e-5); `taken`: whether the native must answer (else it must decline)."""
-    with _seam("native") as answered:
+    with seam("native") as runs:
         v1, g1 = _torch_value_grad(backend, fn, x)
-    with _seam("generic"):
+    with seam("generic"):
         v0, g0 = _torch_value_grad(backend, fn, x)
-    assert answered, "the focal_loss native was not asked"
-    assert all(answered) if taken else not any(answered), answered
+    assert runs.answers, "the focal_loss native was not asked"
+    assert all(runs.answers) if taken else not any(runs.answers), runs.answers
     tol = {"rtol": 1e-12, "atol": 1e-13} if backend.dtype == "float64" else {"rtol": 1e-5, "atol": 1e-6}
     assert v1.dtype == v0.dtype
     np.testing.assert_allclose(v1, v0, **tol)
@@ -323,10 +296,10 @@ def test_native_focal_masked_logits(backend, gamma):
     tp = backend.asarray(np.array([2, 0, 3, -100]))
     _, g = _native_conforms(backend, lambda a: polyloss.focal_loss(a, tp, gamma=gamma), padded, taken=False)
     assert np.isfinite(g).all() and not g[3].any()
-    with _seam("native") as answered:
+    with seam("native") as runs:
         out = polyloss.focal_loss(backend.asarray(x), backend.asarray(np.array([1, 0, 3])), gamma=gamma,
                                   reduction="none")
-    assert answered == [True]
+    assert runs.answers == [True]
     assert backend.to_numpy(out)[0] == inf
 
 
@@ -360,26 +333,26 @@ def test_native_focal_declines_and_errors(backend):
     for bad in (4, -3):
         tb = t.copy()
         tb[1, 2, 1] = bad
-        with _seam("native") as answered, pytest.raises(ValueError, match=f"target holds class index {bad}"):
+        with seam("native") as runs, pytest.raises(ValueError, match=f"target holds class index {bad}"):
             polyloss.focal_loss(xs, backend.asarray(tb))
-        assert answered == []  # raised inside the native
+        assert runs.answers == []  # raised inside the native
     assert t[0, 0, 0] == -100 and t[0, 0, 1] != -100
     for pixel in ((0, 0), (0, 1)):  # a NaN logit in an ignored row and in a counted one
         xn = x.copy()
         xn[(0, 1, *pixel)] = np.nan
         tn = backend.asarray(t)
-        with _seam("native") as answered:
+        with seam("native") as runs:
             polyloss.focal_loss(backend.asarray(xn), tn)
-        assert answered == [False]
-        with _seam("native"):
+        assert runs.answers == [False]
+        with seam("native"):
             native = backend.to_numpy(polyloss.focal_loss(backend.asarray(xn), tn, reduction="none"))
-        with _seam("generic"):
+        with seam("generic"):
             generic = backend.to_numpy(polyloss.focal_loss(backend.asarray(xn), tn, reduction="none"))
         np.testing.assert_array_equal(native, generic)
     ts = backend.asarray(t)
-    with _seam("native") as answered:
+    with seam("native") as runs:
         g = torch.func.grad(lambda a: polyloss.focal_loss(a, ts))(xs)
-    assert answered == [False]
+    assert runs.answers == [False]
     _, want = backend.value_and_grad(lambda a: polyloss.focal_loss(a, ts), x)
     np.testing.assert_allclose(backend.to_numpy(g), want, rtol=backend.rtol, atol=backend.atol)
     half = polyloss.focal_loss(xs.to(torch.float16), ts, reduction="none")

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import polyloss
+from natives import seam
 
 OVERLAP = [polyloss.dice_loss, polyloss.jaccard_loss, polyloss.tversky_loss, polyloss.generalized_dice_loss]
 IDS = [f.__name__ for f in OVERLAP]
@@ -278,29 +279,12 @@ def _torch_run(fn, x_np, t_np, kw, dtype, *, native):
     run recorded) or with the generic path only."""
     import torch
 
-    import polyloss._native as N
-
-    taken = []
-    original = N.native_kernel
-
-    def kernel(xp, name):
-        found = original(xp, name) if native else None
-        if found is None:
-            return None
-
-        def recorded(*args, **options):
-            out = found(*args, **options)
-            taken.append(out is not NotImplemented)
-            return out
-        return recorded
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(N, "native_kernel", kernel)
+    with seam("native" if native else "generic") as runs:
         x = torch.tensor(x_np, dtype=getattr(torch, dtype), requires_grad=True)
         out = fn(x, torch.from_numpy(t_np), **kw)
         c = torch.linspace(0.5, 1.5, out.numel(), dtype=out.dtype).reshape(out.shape)
         (g,) = torch.autograd.grad((out * c).sum(), x)
-    return out.detach().numpy(), g.numpy(), taken
+    return out.detach().numpy(), g.numpy(), runs.answers
 
 
 @needs_torch

@@ -444,7 +444,7 @@ class _SoftmaxFocal(torch.autograd.Function):
 
 
 def focal_loss(
-    x: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: torch.Tensor | None, ignore_index: int,
+    x: torch.Tensor, target: torch.Tensor, *, gamma: float, alpha: torch.Tensor | None, ignore_index: int | None,
     axis: int, reduction: str,
 ) -> torch.Tensor:
     """Softmax focal loss of validated logits (compute dtype, class axis `axis`), integer
