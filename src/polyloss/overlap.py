@@ -336,8 +336,15 @@ _COMMON_DOC = """\
         (``(C,)`` with `batch`); ``(N,)`` (0-d with `batch`) for ``axis=None``."""
 
 
+_TORCH_KERNEL_DOC = """\
+    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
+    (a gather of p at the label, scatters into the per-class sums, and a closed-form
+    backward through the softmax); it keeps p, one array of the input's size, for
+    the backward."""
+
+
 def _docstring(doc: str) -> str:
-    return doc.replace("    {common}", _COMMON_DOC)
+    return doc.replace("    {common}", _COMMON_DOC).replace("    {torch_kernel}", _TORCH_KERNEL_DOC)
 
 
 # --------------------------------------------------------------------------
@@ -400,10 +407,7 @@ def dice_loss(
     The soft Dice loss, with ``squared=True``, is that of Milletari et al.'s V-Net
     [1]_.
 
-    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
-    (a gather of p at the label, scatters into the per-class sums, and a closed-form
-    backward through the softmax); it keeps p, one array of the input's size, for
-    the backward.
+    {torch_kernel}
 
     References
     ----------
@@ -476,10 +480,7 @@ def jaccard_loss(
 
     The soft IoU as a loss to optimise directly is that of Rahman and Wang [1]_.
 
-    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
-    (a gather of p at the label, scatters into the per-class sums, and a closed-form
-    backward through the softmax); it keeps p, one array of the input's size, for
-    the backward.
+    {torch_kernel}
 
     References
     ----------
@@ -558,10 +559,7 @@ def tversky_loss(
     The Tversky index as a loss, trading false positives against false negatives
     for unbalanced segmentation, is that of Salehi et al. [1]_.
 
-    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
-    (a gather of p at the label, scatters into the per-class sums, and a closed-form
-    backward through the softmax); it keeps p, one array of the input's size, for
-    the backward.
+    {torch_kernel}
 
     References
     ----------
@@ -663,10 +661,7 @@ def generalized_dice_loss(
 
     The loss and its class weights are those of Sudre et al. [1]_.
 
-    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
-    (a gather of p at the label, scatters into the per-class sums, and a closed-form
-    backward through the softmax); it keeps p, one array of the input's size, for
-    the backward.
+    {torch_kernel}
 
     References
     ----------
