@@ -306,7 +306,15 @@ def poly1_cross_entropy(
     probability targets (optax's class axis is last: pass ``axis=-1``) and
     ``cross_entropy + epsilon * (1 - exp(-cross_entropy))`` per sample for index
     targets. Masked (``-inf``) logits of target probability 0 contribute 0 to both
-    terms, in value and gradient, as in :func:`cross_entropy`.
+    terms, in value and gradient, as in :func:`cross_entropy`. The loss is the Poly-1
+    form of Leng et al. [1]_: the cross-entropy's Taylor series in :math:`1 - p_t`
+    with its first coefficient raised by :math:`\varepsilon`.
+
+    References
+    ----------
+    .. [1] Z. Leng, M. Tan, C. Liu, E. D. Cubuk, X. Shi, S. Cheng, D. Anguelov, "PolyLoss:
+       A Polynomial Expansion Perspective of Classification Loss Functions", ICLR, 2022.
+       https://arxiv.org/abs/2204.12511
 
     Examples
     --------
