@@ -373,13 +373,13 @@ def test_torch_compile_fullgraph():
 # properties
 # --------------------------------------------------------------------------
 
-probs = arrays(np.float64, (2, 3, 4), elements=st.floats(0.0, 1.0))
-smooth = st.floats(0.0, 10.0)
+# no subnormal numbers: Tversky's halves of them round to 0, and 0/0 counts as agreement
+probs = arrays(np.float64, (2, 3, 4), elements=st.floats(0.0, 1.0, allow_subnormal=False))
+smooth = st.floats(0.0, 10.0, allow_subnormal=False)
 
 
 @settings(max_examples=60, deadline=None)
-# `extra` is 0 or normal: halving a subnormal one (Tversky's smooth_dr / 2) rounds it to 0
-@given(p=probs, t=probs, s=smooth, extra=st.one_of(st.just(0.0), st.floats(1e-12, 5.0)), squared=st.booleans(),
+@given(p=probs, t=probs, s=smooth, extra=st.floats(0.0, 5.0, allow_subnormal=False), squared=st.booleans(),
        batch=st.booleans())
 def test_dice_properties(p, t, s, extra, squared, batch):
     kw = dict(axis=1, squared=squared, batch=batch, reduction="none")
