@@ -12,13 +12,15 @@ generic path keeps).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-import numpy as np
+# Imported only once NumPy itself is (see polyloss._array.backend_module): never imports it.
+np: Any = sys.modules["numpy"]
 
 
 def cross_entropy(
-    x: np.ndarray, target: np.ndarray, *, weight: np.ndarray | None, ignore_index: int,
+    x: Any, target: Any, *, weight: Any, ignore_index: int,
     label_smoothing: float, axis: int, reduction: str,
 ) -> Any:
     if target.dtype.kind not in "iu":  # class probabilities
