@@ -34,32 +34,13 @@ import subprocess
 import sys
 import time
 
+from rss import reset_peak, status
+
 MB = 1024 * 1024
 
 
-def _status(field: str) -> int:
-    """A ``/proc/self/status`` field in bytes (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM, the peak RSS, to the current RSS
-        return True
-    except OSError:
-        return False
-
-
 def _peak() -> int:
-    hwm = _status("VmHWM")
+    hwm = status("VmHWM")
     return hwm or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
@@ -70,8 +51,8 @@ def child(rows: int, chunk: int, scheduler: str, workers: int, numpy_mode: bool)
 
     if numpy_mode:
         rng = np.random.default_rng(0)
-        before = _status("VmRSS")
-        _reset_peak()
+        before = status("VmRSS")
+        reset_peak()
         t0 = time.perf_counter()
         p = rng.uniform(0.0, 1.0, rows)
         y = (rng.uniform(0.0, 1.0, rows) < p).astype(np.int8)
@@ -88,8 +69,8 @@ def child(rows: int, chunk: int, scheduler: str, workers: int, numpy_mode: bool)
         assert isinstance(out, da.Array), type(out)
         data = p.nbytes + y.nbytes
         with dask.config.set(scheduler=scheduler, num_workers=workers):
-            before = _status("VmRSS")
-            reset = _reset_peak()
+            before = status("VmRSS")
+            reset = reset_peak()
             t0 = time.perf_counter()
             value = float(out.compute())
             seconds = time.perf_counter() - t0

@@ -50,6 +50,8 @@ import subprocess
 import sys
 import time
 
+from rss import reset_peak, status
+
 MB = 2**20
 TARGET_MEMORY = 0.10
 TARGET_TIME = 1.3
@@ -58,27 +60,6 @@ TARGET_TIME = 1.3
 # --------------------------------------------------------------------------
 # peak memory, in a fresh interpreter
 # --------------------------------------------------------------------------
-
-
-def _status(field: str) -> int:
-    """A ``/proc/self/status`` field in bytes (0 where /proc is missing)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM, the peak RSS, to the current RSS
-        return True
-    except OSError:
-        return False
 
 
 def _torch_inputs(torch, n: int, d: int, v: int, device: str, dtype: str = "float32", seed: int = 0):
@@ -136,11 +117,11 @@ def child_memory(method: str, n: int, d: int, v: int, chunk: int | None, device:
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() - before
     else:
-        before = _status("VmRSS")
-        if not _reset_peak():
+        before = status("VmRSS")
+        if not reset_peak():
             raise SystemExit("needs /proc/self/clear_refs to reset the peak RSS")
         grads = step(*inputs)
-        peak = _status("VmHWM") - before
+        peak = status("VmHWM") - before
     out = {"method": method, "peak_mb": peak / MB,
            "gradients_mb": sum(g.nelement() * g.element_size() for g in grads) / MB}
     if device == "cpu":
