@@ -135,11 +135,16 @@ def _indexed(kernel, x, target, weight, ignore_index, axis, reduction, *extra):
         _check_indices(target, x.shape[1 if x.ndim > 1 else 0], ignore_index)
         raise
     total = kernel(x, target, weight, 2, ignore_index, *extra)
-    counts = target != ignore_index  # validated: every other entry is in range
+    return _mean_over(total, target != ignore_index, target, weight)  # validated: the rest is in range
+
+
+def _mean_over(total, counted, target, weight):
+    """``total`` divided by the count (the total class weight) of the `counted` entries;
+    0 with a zero gradient when nothing counts."""
     if weight is None:
-        divisor = counts.sum(dtype=total.dtype)
+        divisor = counted.sum(dtype=total.dtype)
     else:
-        divisor = torch.where(counts, weight[torch.where(counts, target, 0)], 0.0).sum()
+        divisor = torch.where(counted, weight[torch.where(counted, target, 0)], 0.0).sum()
     return safe_divide(xp, total, divisor)
 
 
@@ -156,12 +161,7 @@ def _indexed_traced(kernel, x, target, weight, ignore_index, reduction, extra):
         return torch.where(valid, kernel(x, safe, weight, 0, ignore_index, *extra), float("nan"))
     total = kernel(x, safe, weight, 2, ignore_index, *extra)
     if reduction == "mean":
-        counted = counted & ~ignored
-        if weight is None:
-            divisor = counted.sum(dtype=total.dtype)
-        else:
-            divisor = torch.where(counted, weight[torch.where(counted, target, 0)], 0.0).sum()
-        total = safe_divide(xp, total, divisor)
+        total = _mean_over(total, counted & ~ignored, target, weight)
     return torch.where(valid.all(), total, float("nan"))
 
 
