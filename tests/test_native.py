@@ -601,6 +601,74 @@ def test_sync_free_mean(nb: Backend, monkeypatch: pytest.MonkeyPatch, name: str,
         assert float(v) == 0.0
 
 
+@pytest.fixture
+def by_rows(nb: Backend, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """torch's cross-entropy by blocks of rows (large CPU batches) at every size, in blocks
+    of two rows of the C classes (the last block short)."""
+    if nb.library != "torch":
+        pytest.skip("torch only")
+    from polyloss._native import _torch
+
+    monkeypatch.setattr(_torch, "_ROWS_FROM", 0)
+    monkeypatch.setattr(_torch, "_ROWS_FROM_NO_GRAD", 0)
+    monkeypatch.setattr(_torch, "_BLOCK", 2 * C)
+    return _torch
+
+
+ROWS_CASES = list(itertools.product(["valid", "ignored", "all_ignored"], [False, True], [0.0, 0.15],
+                                    ["mean", "sum", "none"]))
+
+
+@pytest.mark.parametrize(("targets", "weighted", "smoothing", "reduction"), ROWS_CASES,
+                         ids=[_ids(c) for c in ROWS_CASES])
+def test_cross_entropy_by_rows(nb: Backend, by_rows: Any, targets: str, weighted: bool, smoothing: float,
+                               reduction: str) -> None:
+    x_np, t_np, _ = _layout_data("2d", targets)
+    x_np = np.concatenate([x_np, x_np[:1] + 1.0])  # 7 rows: blocks of 2, 2, 2 and 1
+    t_np = np.concatenate([t_np, t_np[:1]])
+    t = nb.asarray(t_np)
+    w = WEIGHT if weighted else None
+    original = by_rows._cross_entropy_by_rows
+    calls = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(by_rows, "_cross_entropy_by_rows", lambda *a: calls.append(1) or original(*a))
+        v = check_same(nb, lambda x: polyloss.cross_entropy(x, t, weight=w, label_smoothing=smoothing,
+                                                            reduction=reduction), x_np, expect="cross_entropy",
+                       reference=lambda x: class_index_reference(x, t_np, axis=1, weight=w, label_smoothing=smoothing,
+                                                                 reduction=reduction))
+    assert calls
+    if targets == "all_ignored" and reduction != "none":
+        assert float(v) == 0.0
+
+
+def test_cross_entropy_by_rows_second_derivative(nb: Backend, by_rows: Any) -> None:
+    """With ``create_graph`` the backward is differentiable: F.cross_entropy's Hessian-vector
+    product, and torch.func's (where the generic path runs)."""
+    import torch
+    import torch.nn.functional as F
+
+    x_np, t_np, _ = _layout_data("2d", "ignored")
+    t = nb.asarray(t_np)
+    w = nb.asarray(np.asarray(WEIGHT))
+    x = nb.asarray(x_np).requires_grad_(True)
+    v = nb.asarray(RNG.normal(size=x_np.shape))
+    hvps = []
+    for loss in (polyloss.cross_entropy, F.cross_entropy):
+        (g,) = torch.autograd.grad(loss(x, t, weight=w, label_smoothing=0.1), x, create_graph=True)
+        hvps.append(torch.autograd.grad((g * v).sum(), x)[0])
+    grad_fn = torch.func.grad(lambda a: polyloss.cross_entropy(a, t, weight=w, label_smoothing=0.1))
+    func_hvp = torch.func.grad(lambda a: (grad_fn(a) * v).sum())(x.detach())
+    np.testing.assert_allclose(nb.to_numpy(hvps[0]), nb.to_numpy(hvps[1]), **_tol(nb))
+    np.testing.assert_allclose(nb.to_numpy(hvps[0]), nb.to_numpy(func_hvp), **_tol(nb))
+
+
+@pytest.mark.parametrize("bad", [C, -1])
+def test_cross_entropy_by_rows_out_of_range_raises(nb: Backend, by_rows: Any, bad: int) -> None:
+    x = nb.asarray(RNG.normal(size=(4, C)))
+    with pytest.raises(ValueError, match=str(bad)):
+        polyloss.cross_entropy(x, nb.asarray(np.array([0, bad, 1, -100])))
+
+
 def test_int32_and_float16_targets(nb: Backend) -> None:
     if nb.library != "torch":
         pytest.skip("torch only (JAX's int32 is its default)")
