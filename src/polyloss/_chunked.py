@@ -17,7 +17,10 @@ of the gradient of the logits,
 
 from which it accumulates ``dh += G W_c``, and writes ``dW_c = G^T h`` and
 ``db_c = sum(G)``: memory ``O(N d + N chunk)`` beyond the arguments and the
-gradients, against ``O(N V)`` for the materialised logits.
+gradients, against ``O(N V)`` for the materialised logits. The eager loops (the torch
+native) write every chunk's logits into one scratch array, in place, and the matrix
+products straight into ``dh`` and ``dW``: one ``(N, chunk)`` array and no temporaries
+of that size.
 
 Row losses (torch's cross-entropy with label smoothing ``eps``, plus PaLM's z-loss):
 
@@ -37,7 +40,16 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from ._array import Array, Namespace, as_compute_dtype, device_of, stop_gradient
+from ._array import (
+    Array,
+    Namespace,
+    add_at_columns,
+    as_compute_dtype,
+    device_of,
+    exp_in_place,
+    matmul_into,
+    stop_gradient,
+)
 
 __all__ = [
     "CHUNK_BYTES",
@@ -93,16 +105,19 @@ def spans(plan: Plan) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------
 
 
-def chunk_logits(xp: Namespace, h: Array, weight: Array, bias: Array | None, *, overwrite: bool = False) -> Array:
+def chunk_logits(
+    xp: Namespace, h: Array, weight: Array, bias: Array | None, *, overwrite: bool = False, out: Array | None = None
+) -> Array:
     """``h W^T + b`` of one chunk: ``(N, d)`` rows by a ``(chunk, d)`` weight block, in
     the dtype of `h` (the block is cast to it). With `overwrite`, the bias is added in
     place (rebinding where arrays are immutable): no second ``(N, chunk)`` array, but
-    not for autodiff."""
+    not for autodiff; `out` (a scratch array of the result's shape) also takes the
+    product."""
     w = as_compute_dtype(xp, weight, h.dtype)
-    x = h @ xp.matrix_transpose(w)
+    x = matmul_into(xp, h, xp.matrix_transpose(w), out)
     if bias is None:
         return x
-    if overwrite:
+    if overwrite or out is not None:
         x += bias
         return x
     return x + bias
@@ -123,7 +138,8 @@ def lse_update(
     xp: Namespace, state: tuple[Array, Array], x: Array, *, overwrite: bool = False
 ) -> tuple[Array, Array]:
     """Fold a chunk's logits into the running log-sum-exp (with `overwrite`, `x` is
-    shifted in place: no second ``(N, chunk)`` array, but not for autodiff).
+    shifted and exponentiated in place: no second ``(N, chunk)`` array, but not for
+    autodiff).
 
     The state is the largest logit seen so far (``top``, gradient stopped, -inf before
     any) and ``total = sum exp(x - top)`` over the logits seen (shifted by 0 where
@@ -137,9 +153,10 @@ def lse_update(
     rescale = xp.exp(xp.clip(_finite(xp, top) - shift, max=0.0))
     if overwrite:
         x -= xp.expand_dims(shift, axis=1)
+        x = exp_in_place(xp, x)
     else:
-        x = x - xp.expand_dims(shift, axis=1)
-    total = total * rescale + xp.sum(xp.exp(x), axis=1)
+        x = xp.exp(x - xp.expand_dims(shift, axis=1))
+    total = total * rescale + xp.sum(x, axis=1)
     return new, total
 
 
@@ -151,15 +168,15 @@ def lse_finish(xp: Namespace, state: tuple[Array, Array]) -> tuple[Array, Array]
     return _finite(xp, top), xp.where(positive, xp.log(xp.where(positive, total, 1.0)), 0.0)
 
 
-def coefficients(xp: Namespace, lse: Array, g: Array, plan: Plan) -> tuple[Array, Array, Array]:
-    """Per-row factors of the logits' gradient ``G = scale p - where(onehot, hit + rest, rest)``
+def coefficients(xp: Namespace, lse: Array, g: Array, plan: Plan) -> tuple[Array, Array, Array | None]:
+    """Per-row factors of the logits' gradient ``G = scale p - rest - hit onehot(t)``
     for the upstream gradient `g` of the row losses: ``scale = g (1 + 2 z lse)``,
-    ``hit = g (1 - eps)``, ``rest = g eps / V``."""
+    ``hit = g (1 - eps)``, ``rest = g eps / V`` (None without smoothing)."""
     eps, z = plan.label_smoothing, plan.z_loss
     scale = g if z == 0.0 else g * (1.0 + (2.0 * z) * lse)
     hit = g if eps == 0.0 else g * (1.0 - eps)
-    rest = g * (eps / plan.num_classes)
-    return scale, hit + rest, rest
+    rest = None if eps == 0.0 else g * (eps / plan.num_classes)
+    return scale, hit, rest
 
 
 def chunk_backward(
@@ -170,30 +187,32 @@ def chunk_backward(
     target: Array,
     start: Any,
     lse: Array,
-    coefs: tuple[Array, Array, Array],
+    coefs: tuple[Array, Array, Array | None],
     need: tuple[bool, bool, bool],
+    *,
+    out: Array | None = None,
+    into: tuple[Array | None, Array | None] = (None, None),
 ) -> tuple[Array | None, Array | None, Array | None]:
     """One chunk's contributions ``(G W_c, G^T h, sum_rows G)`` to the gradients of
     ``h``, of its weight block and of its bias block (None where `need` says not).
 
     `start` (a Python int, or a traced integer inside ``lax.scan``) is the chunk's first
-    class; `coefs` come from :func:`coefficients`.
+    class; `coefs` come from :func:`coefficients`. `out` is a scratch array for ``G``;
+    `into` holds ``dh``, to which ``G W_c`` is added, and the weight block's slice of
+    ``dW``, into which ``G^T h`` is written (the first two results are then those).
     """
-    # in-place updates (rebinding where arrays are immutable): at most two (N, chunk)
-    # arrays and a boolean one are alive at once; nothing here is differentiated
+    # in-place updates (rebinding where arrays are immutable); nothing here is differentiated
     w = as_compute_dtype(xp, weight, h.dtype)
-    grad = h @ xp.matrix_transpose(w)
-    if bias is not None:
-        grad += bias
+    grad = chunk_logits(xp, h, w, bias, overwrite=True, out=out)
     grad -= xp.expand_dims(lse, axis=1)
-    grad = xp.exp(grad)
-    scale, on_target, elsewhere = coefs
+    grad = exp_in_place(xp, grad)
+    scale, hit, rest = coefs
     grad *= xp.expand_dims(scale, axis=1)
-    onehot = xp.expand_dims(target - start, axis=1) == xp.arange(w.shape[0], device=device_of(h))
-    grad -= xp.where(onehot, xp.expand_dims(on_target, axis=1), xp.expand_dims(elsewhere, axis=1))
-    del onehot
-    dh = grad @ w if need[0] else None
-    dw = xp.matrix_transpose(grad) @ h if need[1] else None
+    if rest is not None:
+        grad -= xp.expand_dims(rest, axis=1)
+    grad = add_at_columns(xp, grad, target - start, -hit)
+    dh = matmul_into(xp, grad, w, into[0], add=True) if need[0] else None
+    dw = matmul_into(xp, xp.matrix_transpose(grad), h, into[1]) if need[1] else None
     db = xp.sum(grad, axis=0) if need[2] else None
     return dh, dw, db
 
@@ -245,13 +264,15 @@ def forward(
 
     Differentiable by autodiff (the shifts' gradients are stopped), though autodiff
     keeps every chunk's logits for its backward: the natives pair it with
-    :func:`backward` instead, and pass `overwrite` (each chunk's logits updated in
-    place, which autodiff does not allow).
+    :func:`backward` instead, and pass `overwrite` (each chunk's logits written into
+    one scratch array, in place, which autodiff does not allow).
     """
     state = lse_start(xp, h)
+    scratch = _scratch(xp, h, plan) if overwrite else None
     for start, stop in spans(plan):
         b = None if bias is None else bias[start:stop]
-        x = chunk_logits(xp, h, weight[start:stop, ...], b, overwrite=overwrite)
+        out = None if scratch is None else _block(xp, scratch, h.shape[0], stop - start)
+        x = chunk_logits(xp, h, weight[start:stop, ...], b, overwrite=overwrite, out=out)
         state = lse_update(xp, state, x, overwrite=overwrite)
     parts = lse_finish(xp, state)
     return row_losses(xp, h, weight, bias, target, parts, plan), parts[0] + parts[1]
@@ -269,27 +290,32 @@ def backward(
     need: tuple[bool, bool, bool] = (True, True, True),
 ) -> tuple[Array | None, Array | None, Array | None]:
     """Gradients of ``sum(g * rows)`` for `h`, `weight` and `bias` (None where `need`
-    says not, or without a bias), recomputing each chunk's logits. The weight's and the
-    bias' gradients are written chunk by chunk into arrays allocated once, in the
-    compute dtype."""
+    says not, or without a bias), recomputing each chunk's logits into one scratch
+    array. The gradients are allocated once, in the compute dtype, and written chunk by
+    chunk."""
     coefs = coefficients(xp, lse, g, plan)
+    n, d = h.shape
     dev = device_of(h)
     need = (need[0], need[1], need[2] and bias is not None)
-    dh = dw = db = None
-    if need[1]:
-        dw = xp.empty((plan.num_classes, h.shape[1]), dtype=h.dtype, device=dev)
-    if need[2]:
-        db = xp.empty((plan.num_classes,), dtype=h.dtype, device=dev)
+    dh = xp.zeros((n, d), dtype=h.dtype, device=dev) if need[0] else None
+    dw = xp.empty((plan.num_classes, d), dtype=h.dtype, device=dev) if need[1] else None
+    db = xp.empty((plan.num_classes,), dtype=h.dtype, device=dev) if need[2] else None
+    scratch = _scratch(xp, h, plan)
     for start, stop in spans(plan):
         b = None if bias is None else bias[start:stop]
-        dh_c, dw_c, db_c = chunk_backward(xp, h, weight[start:stop, ...], b, target, start, lse, coefs, need)
-        if dh_c is not None:
-            if dh is None:
-                dh = dh_c
-            else:
-                dh += dh_c
-        if dw is not None:
-            dw[start:stop, :] = dw_c
+        dw_c = None if dw is None else dw[start:stop, :]
+        _, _, db_c = chunk_backward(xp, h, weight[start:stop, ...], b, target, start, lse, coefs, need,
+                                    out=_block(xp, scratch, n, stop - start), into=(dh, dw_c))
         if db is not None:
             db[start:stop] = db_c
     return dh, dw, db
+
+
+def _scratch(xp: Namespace, h: Array, plan: Plan) -> Array:
+    """Room for one chunk's ``(N, chunk)`` logits, flat."""
+    return xp.empty((h.shape[0] * plan.chunk,), dtype=h.dtype, device=device_of(h))
+
+
+def _block(xp: Namespace, scratch: Array, rows: int, width: int) -> Array:
+    """The ``(rows, width)`` array at the start of `scratch` (a view where the backend has them)."""
+    return xp.reshape(scratch[: rows * width], (rows, width))

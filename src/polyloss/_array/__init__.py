@@ -26,6 +26,7 @@ import array_api_compat as _compat
 __all__ = [
     "Array",
     "Namespace",
+    "add_at_columns",
     "array_namespace",
     "as_compute_dtype",
     "backend_module",
@@ -36,6 +37,7 @@ __all__ = [
     "cumulative_sum",
     "device_of",
     "dtype_kind",
+    "exp_in_place",
     "exp_or_inf",
     "import_backend_modules",
     "integer_dtype_check",
@@ -46,6 +48,7 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "logsumexp_parts",
+    "matmul_into",
     "one_hot",
     "option_array",
     "power",
@@ -781,6 +784,49 @@ def log1m_clamped(xp: Namespace, x: Array, floor: float) -> Array:
     below = x < 1
     safe = xp.where(below, x, 0.0)
     return xp.where(below, xp.clip(xp.log1p(-safe), min=floor), floor)
+
+
+# --------------------------------------------------------------------------
+# scratch arrays: written in place where the backend can
+# --------------------------------------------------------------------------
+
+# Eager loops over chunks (polyloss._chunked) reuse one scratch array rather than make
+# a temporary per step. The Array API has no ``out=`` and no in-place ``exp``: these
+# write in place on torch, and compute a new array elsewhere (where arrays may be
+# immutable, as JAX's, callers use the result and give no `out`).
+
+
+def _fast(xp: Namespace, name: str) -> Callable[..., Any] | None:
+    return getattr(backend_module(xp), name, None)
+
+
+def matmul_into(xp: Namespace, a: Array, b: Array, out: Array | None = None, *, add: bool = False) -> Array:
+    """``a @ b``, or ``out + a @ b`` with `add`, stored into `out` when one is given
+    (on torch with no temporary product); returns the result."""
+    if out is None:
+        return a @ b
+    fast = _fast(xp, "matmul_into")
+    if fast is not None:
+        return fast(a, b, out, add=add)
+    out[...] = out + a @ b if add else a @ b
+    return out
+
+
+def exp_in_place(xp: Namespace, x: Array) -> Array:
+    """``exp(x)``, overwriting `x` on torch (a scratch array: not for autodiff)."""
+    fast = _fast(xp, "exp_in_place")
+    return xp.exp(x) if fast is None else fast(x)
+
+
+def add_at_columns(xp: Namespace, x: Array, columns: Array, values: Array) -> Array:
+    """`x` with ``values[i]`` added at ``x[i, columns[i]]`` for the rows whose column is
+    in ``[0, x.shape[1])``, in place on torch (a scratch array: not for autodiff).
+    Elsewhere a new array, by a ``where`` against the column numbers."""
+    fast = _fast(xp, "add_at_columns")
+    if fast is not None:
+        return fast(x, columns, values)
+    hit = xp.expand_dims(columns, axis=1) == xp.arange(x.shape[1], device=device_of(x))
+    return x + xp.where(hit, xp.expand_dims(values, axis=1), 0.0)
 
 
 import_backend_modules("polyloss._array")
