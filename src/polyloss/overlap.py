@@ -258,7 +258,7 @@ def _class_map_sums(
     if not soft_label:
         native = call_native(
             name, xp, x, target, like=x, axis=cax, activation=activation, squared=squared,
-            ignore_index=ignore_index, checked=bounds is not None,
+            ignore_index=ignore_index,
         )
     if native is not NotImplemented:
         i, p_sum, t_sum = xp.unstack(native)

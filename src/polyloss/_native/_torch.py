@@ -311,20 +311,20 @@ def _cross_entropy_by_rows(
 # --------------------------------------------------------------------------
 
 # The four overlap losses differ only in the arithmetic on the (N, C) sums I = sum p t,
-# P = sum p (sum p^2 with `squared`) and T = sum t, which stays in polyloss.overlap. With
-# a class map t the kernel makes them without a one-hot: p at the label (p_t) by a
-# gather, I and T by scatters into (N, C), P by a sum. The backward with a softmax is
-# dx = p (G - sum_c p G) for G = dL/dP + dL/dI [t = c], in closed form:
-# p (dL/dP - a) + [t = c] p_t dL/dI_t, with a = sum_c p dL/dP (a batched matrix product)
-# + p_t dL/dI_t: one (N, C, S) tensor made. Otherwise (sigmoid, none, squared) G itself
-# is made (dL/dP, times 2p with `squared`, plus dL/dI at the label by a scatter) and the
-# activation's own backward kernel applied. Ignored pixels have a zero gradient.
+# P = sum p (sum p^2 with `squared`) and T = sum t, which stays in polyloss.overlap. The
+# kernel makes them from a class map with a float one-hot written by one comparison
+# (``eq`` of the labels as floats against the class numbers, into a float tensor: on CPU
+# about a tenth of the cost of a scatter into zeros, or of a boolean mask and its cast),
+# then one matrix-free product and two sums. The backward is the activation's own
+# backward kernel applied to dL/dp = dL/dP (times 2p with `squared`) + dL/dI t: two
+# passes. Ignored pixels have the label -1 (no class) and p = 0, so a zero gradient
+# after an activation; without one, dL/dp is masked.
 
 
 class _ClassMapSums(torch.autograd.Function):
     """``(3, N, C)``: I, P and T of activated ``(N, C, S)`` (``cdim=1``) or ``(N, S, C)``
-    (``cdim=2``) scores and ``(N, S)`` int64 labels in range; `keep` (or None) marks the
-    pixels that count."""
+    (``cdim=2``) scores and ``(N, S)`` labels as floats (-1 or any non-class for no
+    class); `keep` (a float mask, or None) marks the pixels that count."""
 
     @staticmethod
     def forward(ctx: Any, x: Any, labels: Any, keep: Any, activation: str | None, squared: bool,
@@ -336,50 +336,36 @@ class _ClassMapSums(torch.autograd.Function):
         else:
             p = x
         sdim = 3 - cdim
-        if keep is None:
-            counts = x.new_ones(()).expand(labels.shape)
-        else:  # p is 0 on ignored pixels from here on, so is their gradient after an activation
+        if keep is not None:  # p is 0 on ignored pixels from here on, so is their gradient after an activation
             p = p * keep.unsqueeze(cdim) if p is x else p.mul_(keep.unsqueeze(cdim))
-            counts = keep.to(x.dtype)
-        pt = p.gather(cdim, labels.unsqueeze(cdim)).squeeze(cdim)
-        sums = x.new_zeros((3, x.shape[0], x.shape[cdim]))
-        sums[0].scatter_add_(1, labels, pt)
+        classes = torch.arange(x.shape[cdim], dtype=x.dtype, device=x.device)
+        classes = classes.view((1, -1, 1) if cdim == 1 else (1, 1, -1))
+        onehot = torch.eq(labels.unsqueeze(cdim), classes, out=torch.empty_like(x))
+        sums = x.new_empty((3, x.shape[0], x.shape[cdim]))
+        torch.linalg.vecdot(p, onehot, dim=sdim, out=sums[0])
         if squared:
             torch.linalg.vecdot(p, p, dim=sdim, out=sums[1])
         else:
             torch.sum(p, sdim, out=sums[1])
-        sums[2].scatter_add_(1, labels, counts)
-        closed = activation == "softmax" and not squared
-        ctx.save_for_backward(
-            p if (activation is not None or squared) else None,
-            labels,
-            keep if activation is None else None,
-            pt if closed else None,
-        )
-        ctx.activation, ctx.squared, ctx.cdim, ctx.shape = activation, squared, cdim, x.shape
+        torch.sum(onehot, sdim, out=sums[2])
+        ctx.save_for_backward(p if (activation is not None or squared) else None, onehot,
+                              keep if activation is None else None)
+        ctx.activation, ctx.squared, ctx.cdim = activation, squared, cdim
         return sums
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, g: Any) -> tuple[Any, ...]:
-        p, labels, keep, pt = ctx.saved_tensors
+        p, onehot, keep = ctx.saved_tensors
         cdim = ctx.cdim
         sdim = 3 - cdim
-        g_label = g[0].gather(1, labels)  # dL/dI at each pixel's label
-        if pt is None:
-            g_pred = g[1].unsqueeze(sdim)
-            grad = p * (2.0 * g_pred) if ctx.squared else g_pred.expand(ctx.shape).contiguous()
-        else:  # softmax, not squared: the closed form, a = sum_c p dL/dP + p_t dL/dI_t
-            a = (g_label * pt).unsqueeze(cdim)
-            if cdim == 1:
-                a.baddbmm_(g[1].unsqueeze(1), p)
-            else:
-                a.baddbmm_(p, g[1].unsqueeze(2))
-            grad = torch.sub(g[1].unsqueeze(sdim), a)
-        grad.scatter_add_(cdim, labels.unsqueeze(cdim), g_label.unsqueeze(cdim))
-        if pt is not None:
-            grad.mul_(p)
-        elif ctx.activation == "softmax":
+        d_intersection, d_predicted = g[0].unsqueeze(sdim), g[1].unsqueeze(sdim)
+        grad = torch.mul(onehot, d_intersection)
+        if ctx.squared:
+            grad.addcmul_(p, 2.0 * d_predicted)
+        else:
+            grad.add_(d_predicted)
+        if ctx.activation == "softmax":
             grad = torch._softmax_backward_data(grad, p, cdim, p.dtype)
         elif ctx.activation == "sigmoid":
             grad = torch.ops.aten.sigmoid_backward(grad, p)
@@ -390,19 +376,20 @@ class _ClassMapSums(torch.autograd.Function):
 
 def _class_map_sums(
     x: torch.Tensor, target: torch.Tensor, *, axis: int, activation: str | None, squared: bool,
-    ignore_index: int | None, checked: bool,
+    ignore_index: int | None,
 ) -> torch.Tensor:
     """``(3, N, C)``: the sums I, P, T over the spatial dimensions of each sample and
     class, for validated scores (compute dtype, class axis `axis`, before the
     activation) and an integer class map. Pixels equal to `ignore_index` count in no
-    sum. Labels not `checked` (traced calls) may be out of range: they are clamped
-    here, and the caller makes those samples' sums NaN. The class axis must be 1 or the
-    last one. CPU only: on an accelerator the scatters into (N, C) would serialise on a
-    handful of addresses (and are not deterministic), so the generic path's masked sums
-    run there, as under ``torch.func`` transforms (``vmap``, ``grad``)."""
+    sum. Labels out of range (unchecked in traced calls) count in no sum here, and the
+    caller makes those samples' sums NaN. The class axis must be 1 or the last one.
+    CPU only (where it is measured; the generic path runs on accelerators), and not
+    under ``torch.func`` transforms (``vmap``, ``grad``)."""
     if not x.is_cpu or torch._C._are_functorch_transforms_active():
         return NotImplemented
     n, num_classes = x.shape[0], x.shape[axis]
+    if num_classes > (1 << 24 if x.dtype == torch.float32 else 1 << 53):  # the labels as floats must be exact
+        return NotImplemented
     if axis == 1:
         x3, cdim = x.reshape(n, num_classes, -1), 1
     elif axis == x.ndim - 1:
@@ -410,14 +397,13 @@ def _class_map_sums(
     else:
         return NotImplemented
     labels = target.reshape(n, -1)
-    if labels.dtype != torch.int64:
-        labels = labels.long()
     keep = None
     if ignore_index is not None:
-        keep = labels != ignore_index
-        labels = labels.masked_fill(~keep, 0)
-    if not checked:
-        labels = labels.clamp(0, num_classes - 1)
+        ignored = labels == ignore_index
+        keep = (~ignored).to(x.dtype)
+        labels = labels.to(x.dtype).masked_fill_(ignored, -1.0)
+    else:
+        labels = labels.to(x.dtype)
     return _ClassMapSums.apply(x3, labels, keep, activation, squared, cdim)
 
 
