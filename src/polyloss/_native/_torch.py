@@ -535,17 +535,23 @@ class _SoftmaxFocal(torch.autograd.Function):
             if ignored is not None:
                 dlp.masked_fill_(ignored, 0.0)
         else:
-            # d(-q^gamma log p_t) / d log p_t = q^gamma (gamma p_t log p_t / q - 1), and 0
-            # where log p_t > -tiny (p_t = 1 to working precision), as the generic
-            # path's modulator; that also covers the ignored entries (log p_t = 0)
-            dlp = torch.div(lp, q).mul_(lp.exp()).mul_(ctx.gamma).sub_(1.0).mul_(mod)
-            dlp.masked_fill_(lp > -torch.finfo(lp.dtype).tiny, 0.0)
+            # d(-q^gamma log p_t) / d log p_t = q^gamma (gamma p_t log p_t / q - 1). Where
+            # p_t = 1 to working precision (q = 0, and the ignored entries' log p_t = 0)
+            # log p_t / q is 0 / 0: its limit -1 is taken, and q^gamma = 0 makes the
+            # derivative 0, as the generic path's modulator
+            dlp = torch.div(lp, q).nan_to_num_(-1.0, math.inf, -math.inf).mul_(lp.exp()).mul_(ctx.gamma).sub_(1.0).mul_(mod)
             if alpha_t is not None:
                 dlp.mul_(alpha_t)
         dlp.mul_(g)
-        # G onehot_t - softmax * G: ATen's log-softmax backward of G scattered to the
-        # target (its fused exp is twice as fast as torch.exp on CPU)
-        onehot_g = torch.zeros_like(lsm).scatter_(ctx.axis, index, dlp.unsqueeze(ctx.axis))
+        # G onehot_t - softmax * G: ATen's log-softmax backward of G onehot_t (its fused
+        # exp is twice as fast as torch.exp on CPU), the one-hot written by one float
+        # comparison (a tenth of the cost of a scatter into zeros)
+        axis = ctx.axis
+        shape = [1] * lsm.ndim
+        shape[axis] = lsm.shape[axis]
+        classes = torch.arange(lsm.shape[axis], dtype=lsm.dtype, device=lsm.device).view(shape)
+        onehot_g = torch.eq(index.to(lsm.dtype), classes, out=torch.empty_like(lsm))
+        onehot_g.mul_(dlp.unsqueeze(axis))
         return _log_softmax_backward(onehot_g, lsm, ctx.axis, lsm.dtype), *(None,) * 11
 
 
