@@ -472,16 +472,17 @@ def _peak_rss(method):
 @needs_torch
 def test_torch_forward_backward_memory_is_a_small_part_of_the_logits():
     """N=2048, d=64, V=32768 float32 (256 MiB of logits): polyloss' forward + backward
-    peaks at under 25% of the logits above the RSS before it (the gradients, 8.5 MiB,
-    included), where the materialised ``F.cross_entropy(h @ W.T + b)`` needs more than
-    all of them (which shows the measurement sees the logits)."""
+    peaks at under 10% of the logits above the RSS before it (the gradients, 8.6 MiB,
+    included; measured 16.3 MiB, 6.4%), where the materialised
+    ``F.cross_entropy(h @ W.T + b)`` needs more than all of them (which shows the
+    measurement sees the logits)."""
     if not os.path.exists("/proc/self/clear_refs"):
         pytest.skip("needs /proc/self/clear_refs to reset the peak RSS")
     logits = 2048 * 32768 * 4
     theirs = _peak_rss("materialised")
     assert theirs["peak"] > logits
     ours = _peak_rss("polyloss")
-    assert ours["peak"] < 0.25 * logits, f"{ours['peak'] / 2**20:.1f} MiB"
+    assert ours["peak"] < 0.10 * logits, f"{ours['peak'] / 2**20:.1f} MiB"
 
 
 # --------------------------------------------------------------------------
