@@ -610,7 +610,6 @@ def by_rows(nb: Backend, monkeypatch: pytest.MonkeyPatch) -> Any:
     from polyloss._native import _torch
 
     monkeypatch.setattr(_torch, "_ROWS_FROM", 0)
-    monkeypatch.setattr(_torch, "_ROWS_FROM_NO_GRAD", 0)
     monkeypatch.setattr(_torch, "_BLOCK", 2 * C)
     return _torch
 

@@ -203,12 +203,13 @@ def cross_entropy(
 # An ignored row's gradient is 0 times its softmax: NaN for a row of -inf logits, as
 # torch's kernel gives (see polyloss.cross_entropy's notes).
 
-# Measured against F.cross_entropy at 2 threads: with a gradient, blocks pay from about
-# 1M elements (0.74 at 1024 x 1000, 0.55 at 4096 x 1000, 0.49 at 8192 x 32000, forward and
-# backward); a forward alone from 8M (32 MiB of float32, from where glibc maps every such
-# tensor anew: 0.3 at 2048 x 4096), and below that ATen's single kernel is faster.
-_ROWS_FROM = 1 << 20  # elements, for a call that records a gradient
-_ROWS_FROM_NO_GRAD = 1 << 23  # elements, for one that does not
+# Blocks pay when F.cross_entropy's (N, C) tensors take 32 MiB or more: glibc maps
+# every allocation of that size anew (its largest mmap threshold), so each pays its page
+# faults at every call. Below that, freed memory is reused, and ATen's kernels are as
+# fast as the blocks or faster (measured at one thread, forward and backward, 4096 x
+# 1000 float32: 0.51 of F.cross_entropy when the allocator mapped anew, 1.18 when it
+# reused; 0.46 at 4096 x 32768 and 0.45 at 8192 x 32000, forward alone 0.22).
+_ROWS_FROM = 32 << 20  # bytes of logits
 _BLOCK = 1 << 21  # elements in a block of rows (8 MiB of float32: within a core's cache share)
 _log_softmax_into = torch.ops.aten._log_softmax.out
 _softmax_into = torch.ops.aten._softmax.out
@@ -217,8 +218,7 @@ _softmax_into = torch.ops.aten._softmax.out
 def _takes_rows(x: torch.Tensor, axis: int) -> bool:
     if x.ndim != 2 or axis != 1 or not x.is_cpu or not x.is_contiguous():
         return False
-    least = _ROWS_FROM if x.requires_grad and torch.is_grad_enabled() else _ROWS_FROM_NO_GRAD
-    return x.numel() >= least and _eager(x) and not _functorch_active()
+    return x.numel() * x.element_size() >= _ROWS_FROM and _eager(x) and not _functorch_active()
 
 
 def _blocks(n: int, num_classes: int) -> list[slice]:
