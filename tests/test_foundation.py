@@ -209,6 +209,34 @@ def test_inputs_are_not_mutated(backend, rng):
 # -- dtypes and devices -----------------------------------------------------------
 
 
+def test_scratch_writers_match_their_formulas(backend, rng):
+    """``matmul_into``, ``exp_in_place`` and ``add_at_columns`` (``_array``) give the
+    plain formulas' numbers on every backend, written into the given array where the
+    backend can (immutable JAX arrays get no `out`, as the chunk loops give them none)."""
+    from polyloss import _array as A
+
+    xp = backend.xp
+    a_np, b_np, c_np = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=(4, 5))
+    a, b = backend.asarray(a_np), backend.asarray(b_np)
+    tol = {"rtol": backend.rtol, "atol": backend.atol}
+    np.testing.assert_allclose(backend.to_numpy(A.matmul_into(xp, a, b)), a_np @ b_np, **tol)
+    if backend.library != "jax":
+        out = backend.asarray(c_np)
+        result = A.matmul_into(xp, a, b, out, add=True)
+        np.testing.assert_allclose(backend.to_numpy(result), c_np + a_np @ b_np, **tol)
+        np.testing.assert_allclose(backend.to_numpy(out), c_np + a_np @ b_np, **tol)
+        A.matmul_into(xp, a, b, out)
+        np.testing.assert_allclose(backend.to_numpy(out), a_np @ b_np, **tol)
+    np.testing.assert_allclose(backend.to_numpy(A.exp_in_place(xp, backend.asarray(c_np))), np.exp(c_np), **tol)
+    columns = np.array([0, 4, -1, 5])  # the last two are outside [0, 5): no change in their rows
+    values = rng.normal(size=4)
+    expected = c_np.copy()
+    expected[0, 0] += values[0]
+    expected[1, 4] += values[1]
+    got = A.add_at_columns(xp, backend.asarray(c_np), backend.asarray(columns), backend.asarray(values))
+    np.testing.assert_allclose(backend.to_numpy(got), expected, **tol)
+
+
 def test_result_on_the_inputs_non_default_device():
     xps = pytest.importorskip("array_api_strict")
     dev = xps.Device("device1")
