@@ -208,7 +208,7 @@ def cross_entropy(
 # faults at every call. Below that, freed memory is reused, and ATen's kernels are as
 # fast as the blocks or faster (measured at one thread, forward and backward, 4096 x
 # 1000 float32: 0.51 of F.cross_entropy when the allocator mapped anew, 1.18 when it
-# reused; 0.46 at 4096 x 32768 and 0.45 at 8192 x 32000, forward alone 0.22).
+# reused; 0.46-0.51 at 4096 x 32768 and 0.45-0.46 at 8192 x 32000, forward alone 0.22-0.25).
 _ROWS_FROM = 32 << 20  # bytes of logits
 _BLOCK = 1 << 21  # elements in a block of rows (8 MiB of float32: within a core's cache share)
 _log_softmax_into = torch.ops.aten._log_softmax.out
