@@ -614,27 +614,31 @@ def by_rows(nb: Backend, monkeypatch: pytest.MonkeyPatch) -> Any:
     return _torch
 
 
-ROWS_CASES = list(itertools.product(["valid", "ignored", "all_ignored"], [False, True], [0.0, 0.15],
-                                    ["mean", "sum", "none"]))
+ROWS_CASES = [
+    *itertools.product(["2d"], ["valid", "ignored", "all_ignored"], [False, True], [0.0, 0.15],
+                       ["mean", "sum", "none"]),
+    *itertools.product(["channel_last"], ["ignored"], [False, True], [0.15], ["mean", "none"]),
+]
 
 
-@pytest.mark.parametrize(("targets", "weighted", "smoothing", "reduction"), ROWS_CASES,
+@pytest.mark.parametrize(("layout", "targets", "weighted", "smoothing", "reduction"), ROWS_CASES,
                          ids=[_ids(c) for c in ROWS_CASES])
-def test_cross_entropy_by_rows(nb: Backend, by_rows: Any, targets: str, weighted: bool, smoothing: float,
-                               reduction: str) -> None:
-    x_np, t_np, _ = _layout_data("2d", targets)
-    x_np = np.concatenate([x_np, x_np[:1] + 1.0])  # 7 rows: blocks of 2, 2, 2 and 1
-    t_np = np.concatenate([t_np, t_np[:1]])
+def test_cross_entropy_by_rows(nb: Backend, by_rows: Any, layout: str, targets: str, weighted: bool,
+                               smoothing: float, reduction: str) -> None:
+    x_np, t_np, axis = _layout_data(layout, targets)
+    if layout == "2d":
+        x_np = np.concatenate([x_np, x_np[:1] + 1.0])  # 7 rows: blocks of 2, 2, 2 and 1
+        t_np = np.concatenate([t_np, t_np[:1]])
     t = nb.asarray(t_np)
     w = WEIGHT if weighted else None
     original = by_rows._cross_entropy_by_rows
     calls = []
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(by_rows, "_cross_entropy_by_rows", lambda *a: calls.append(1) or original(*a))
-        v = check_same(nb, lambda x: polyloss.cross_entropy(x, t, weight=w, label_smoothing=smoothing,
+        v = check_same(nb, lambda x: polyloss.cross_entropy(x, t, weight=w, label_smoothing=smoothing, axis=axis,
                                                             reduction=reduction), x_np, expect="cross_entropy",
-                       reference=lambda x: class_index_reference(x, t_np, axis=1, weight=w, label_smoothing=smoothing,
-                                                                 reduction=reduction))
+                       reference=lambda x: class_index_reference(x, t_np, axis=axis, weight=w,
+                                                                 label_smoothing=smoothing, reduction=reduction))
     assert calls
     if targets == "all_ignored" and reduction != "none":
         assert float(v) == 0.0

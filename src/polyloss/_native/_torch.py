@@ -181,8 +181,10 @@ def cross_entropy(
         # class probabilities: torch gives NaN for a masked (-inf) logit of target
         # probability 0, where the generic path gives 0
         return NotImplemented
-    if _takes_rows(x, axis):
-        return _cross_entropy_by_rows(x, target, weight, ignore_index, float(label_smoothing), reduction)
+    if _takes_rows(x, axis):  # (N, C), or channel-last (N, d1, ..., C) as (N d1 ..., C)
+        out = _cross_entropy_by_rows(x.reshape(-1, x.shape[-1]), target.reshape(-1), weight, ignore_index,
+                                     float(label_smoothing), reduction)
+        return out.reshape(target.shape) if reduction == "none" else out
     return _indexed(
         _nn.cross_entropy_loss, x, target, weight, ignore_index, axis, reduction, float(label_smoothing)
     )
@@ -216,7 +218,7 @@ _softmax_into = torch.ops.aten._softmax.out
 
 
 def _takes_rows(x: torch.Tensor, axis: int) -> bool:
-    if x.ndim != 2 or axis != 1 or not x.is_cpu or not x.is_contiguous():
+    if x.ndim < 2 or axis != x.ndim - 1 or not x.is_cpu or not x.is_contiguous():
         return False
     return x.numel() * x.element_size() >= _ROWS_FROM and _eager(x) and not _functorch_active()
 
