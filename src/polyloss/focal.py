@@ -129,9 +129,9 @@ def focal_loss(
     The loss is the multi-class focal loss of Lin et al. [1]_, which scales the
     cross-entropy down on well-classified entries.
 
-    On torch (eager calls) a fused kernel gives the same numbers: log-softmax, a
-    gather of the target, and an analytic backward (no one-hot); it keeps the
-    log-softmax, one array of the input's size, for the backward.
+    On torch (eager calls) a native kernel gives the same numbers: log-softmax, a
+    gather of the target, and an analytic backward; it keeps the log-softmax, one
+    array of the input's size, for the backward.
 
     References
     ----------

@@ -261,8 +261,7 @@ def _class_map_sums(
             ignore_index=ignore_index,
         )
     if native is not NotImplemented:
-        i, p_sum, t_sum = xp.unstack(native)
-        sums = (i, p_sum, t_sum, t_sum)
+        sums = (native[0, ...], native[1, ...], native[2, ...], native[2, ...])
     else:
         p = _activate(xp, x, activation, cax)
         if ignore_index is not None:
@@ -337,10 +336,9 @@ _COMMON_DOC = """\
 
 
 _TORCH_KERNEL_DOC = """\
-    On torch (CPU), a class-map target is summed by a fused kernel without a one-hot
-    (a gather of p at the label, scatters into the per-class sums, and a closed-form
-    backward through the softmax); it keeps p, one array of the input's size, for
-    the backward."""
+    On torch (CPU), a class-map target is summed by a native kernel: a one-hot made
+    by one comparison, three sums, and with a softmax a closed-form backward; it
+    keeps p and p t, two arrays of the input's size, for the backward."""
 
 
 def _docstring(doc: str) -> str:

@@ -55,6 +55,23 @@ def _check_indices(target: torch.Tensor, num_classes: int, ignore_index: int) ->
     check_class_indices(xp, target, num_classes, ignore_index=ignore_index)
 
 
+def _classes_exact(num_classes: int, dtype: torch.dtype) -> bool:
+    """Whether every class number is exact as a float of `dtype`, so that no label, in
+    range or not, rounds onto another class in `_float_one_hot`."""
+    return num_classes <= (1 << 24 if dtype == torch.float32 else 1 << 53)
+
+
+def _float_one_hot(labels: torch.Tensor, like: torch.Tensor, axis: int) -> torch.Tensor:
+    """A one-hot of `like`'s shape and dtype along `axis`, from class labels given as floats
+    of that dtype (size 1 along `axis`; any non-class value, such as -1, gives no class),
+    by one comparison written into a float tensor: on CPU about a tenth of the cost of a
+    scatter into zeros, or of a boolean mask and its cast."""
+    shape = [1] * like.ndim
+    shape[axis] = like.shape[axis]
+    classes = torch.arange(like.shape[axis], dtype=like.dtype, device=like.device).view(shape)
+    return torch.eq(labels, classes, out=torch.empty_like(like))
+
+
 # --------------------------------------------------------------------------
 # regression
 # --------------------------------------------------------------------------
@@ -190,7 +207,6 @@ def cross_entropy(
     )
 
 
-
 # Large (N, C) batches on CPU go by blocks of rows. F.cross_entropy makes three fresh
 # (N, C) tensors: the log-softmax in the forward, and in the backward a dense one-hot
 # gradient and the result. On CPU each fresh tensor pays its page faults, which cost
@@ -314,10 +330,8 @@ def _cross_entropy_by_rows(
 
 # The four overlap losses differ only in the arithmetic on the (N, C) sums I = sum p t,
 # P = sum p (sum p^2 with `squared`) and T = sum t, which stays in polyloss.overlap. The
-# kernel makes them from a class map with a float one-hot written by one comparison
-# (``eq`` of the labels as floats against the class numbers, into a float tensor: on CPU
-# about a tenth of the cost of a scatter into zeros, or of a boolean mask and its cast)
-# and sums. Ignored pixels have the label -1 (no class) and p = 0.
+# kernel makes them from the class map's `_float_one_hot` and sums. Ignored pixels have
+# the label -1 (no class) and p = 0.
 #
 # With a softmax (not squared), the one-hot becomes q = p t in place once T is summed,
 # and the backward is in closed form: with G = dL/dP + dL/dI t the softmax's backward
@@ -346,9 +360,7 @@ class _ClassMapSums(torch.autograd.Function):
         sdim = 3 - cdim
         if keep is not None:  # p is 0 on ignored pixels from here on, so is their gradient after an activation
             p = p * keep.unsqueeze(cdim) if p is x else p.mul_(keep.unsqueeze(cdim))
-        classes = torch.arange(x.shape[cdim], dtype=x.dtype, device=x.device)
-        classes = classes.view((1, -1, 1) if cdim == 1 else (1, 1, -1))
-        onehot = torch.eq(labels.unsqueeze(cdim), classes, out=torch.empty_like(x))
+        onehot = _float_one_hot(labels.unsqueeze(cdim), x, cdim)
         sums = x.new_empty((3, x.shape[0], x.shape[cdim]))
         torch.sum(onehot, sdim, out=sums[2])
         closed = activation == "softmax" and not squared
@@ -404,10 +416,8 @@ def _class_map_sums(
     caller makes those samples' sums NaN. The class axis must be 1 or the last one.
     CPU only (where it is measured; the generic path runs on accelerators), and not
     under ``torch.func`` transforms (``vmap``, ``grad``)."""
-    if not x.is_cpu or torch._C._are_functorch_transforms_active():
-        return NotImplemented
     n, num_classes = x.shape[0], x.shape[axis]
-    if num_classes > (1 << 24 if x.dtype == torch.float32 else 1 << 53):  # the labels as floats must be exact
+    if not x.is_cpu or _functorch_active() or not _classes_exact(num_classes, x.dtype):
         return NotImplemented
     if axis == 1:
         x3, cdim = x.reshape(n, num_classes, -1), 1
@@ -512,7 +522,8 @@ def sigmoid_focal_loss(
 # ((x - m) - log(sum exp(x - m)), the generic path's arithmetic), (1 - p_t)^gamma from
 # -expm1(log p_t), no one-hot in the forward, and an analytic backward: with
 # G = g d loss / d log p_t, dx = G (onehot_t - softmax), which is ATen's log-softmax
-# backward of G scattered to the target. The log-softmax is kept for the backward
+# backward of G onehot_t (its fused exp is twice as fast as torch.exp on CPU; the
+# one-hot is `_float_one_hot`). The log-softmax is kept for the backward
 # (one tensor of the input's size: recomputing it costs more than the focal arithmetic).
 # A row whose log-softmax is NaN -- every logit -inf (a masked row), a +inf or a NaN
 # logit -- sends the call to the generic path, which has its own rules for such rows.
@@ -562,15 +573,7 @@ class _SoftmaxFocal(torch.autograd.Function):
             if alpha_t is not None:
                 dlp.mul_(alpha_t)
         dlp.mul_(g)
-        # G onehot_t - softmax * G: ATen's log-softmax backward of G onehot_t (its fused
-        # exp is twice as fast as torch.exp on CPU), the one-hot written by one float
-        # comparison (a tenth of the cost of a scatter into zeros)
-        axis = ctx.axis
-        shape = [1] * lsm.ndim
-        shape[axis] = lsm.shape[axis]
-        classes = torch.arange(lsm.shape[axis], dtype=lsm.dtype, device=lsm.device).view(shape)
-        onehot_g = torch.eq(index.to(lsm.dtype), classes, out=torch.empty_like(lsm))
-        onehot_g.mul_(dlp.unsqueeze(axis))
+        onehot_g = _float_one_hot(index.to(lsm.dtype), lsm, ctx.axis).mul_(dlp.unsqueeze(ctx.axis))
         return _log_softmax_backward(onehot_g, lsm, ctx.axis, lsm.dtype), *(None,) * 11
 
 
@@ -582,9 +585,9 @@ def focal_loss(
     class indices and a validated ``(C,)`` alpha. Eager calls only (out-of-range indices
     must give NaN under tracing: the generic path), outside torch.func transforms; an
     out-of-range index raises the ValueError of ``check_class_indices``."""
-    if not _eager(x) or _functorch_active():
-        return NotImplemented
     num_classes = x.shape[axis]
+    if not _eager(x) or _functorch_active() or not _classes_exact(num_classes, x.dtype):
+        return NotImplemented
     lo, hi = (v.item() for v in torch.aminmax(target))
     info = torch.iinfo(target.dtype)
     if not info.min <= ignore_index <= info.max:  # no entry can equal it (as index_masks)
